@@ -71,14 +71,13 @@ def models(
     from gener.modeling.loading import EMBEDDED_MODELS, HUB_IDS
 
     table = Table(title="Presets (build from scratch with these architectures)")
-    for col in ("preset", "family", "layers", "hidden", "heads/kv", "context"):
-        table.add_column(col)
+    for col in ("preset", "layers", "hidden", "heads/kv", "context"):
+        table.add_column(col, no_wrap=True)
     if params:
-        table.add_column("parameters", justify="right")
+        table.add_column("params", justify="right", no_wrap=True)
     for spec in presets.PRESETS.values():
         row = [
             spec.name,
-            spec.family,
             str(spec.num_hidden_layers),
             str(spec.hidden_size),
             f"{spec.num_attention_heads}/{spec.num_key_value_heads}",

@@ -1,0 +1,210 @@
+"""Model names resolve here, and only here: a local directory, an embedded name, a hub id.
+
+A directory may be one gener saved, or a published checkpoint in the official layout: a
+plain Llama ``config.json`` (GENERator) or a ``generanno`` one (GENERanno), weights as
+safetensors (or ``pytorch_model.bin``), and upstream tokenizer files (``tokenizer.py``,
+``tokenizer_config.json``, ``vocab.txt``). We never execute the upstream code
+(``auto_map``): the architecture is a stock transformers class, and the tokenizer is rebuilt
+from ``vocab.txt`` so the official token ids hold exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gener.errors import GenerInputError
+from gener.modeling import presets
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# Published checkpoints users will type, with their family.
+HUB_IDS: dict[str, str] = {
+    "GenerTeam/GENERator-eukaryote-1.2b-base": "generator",
+    "GenerTeam/GENERator-eukaryote-3b-base": "generator",
+    "GenerTeam/GENERator-v2-eukaryote-1.2b-base": "generator",
+    "GenerTeam/GENERator-v2-eukaryote-3b-base": "generator",
+    "GenerTeam/GENERator-v2-prokaryote-1.2b-base": "generator",
+    "GenerTeam/GENERator-v2-prokaryote-3b-base": "generator",
+    "GenerTeam/GENERanno-prokaryote-0.5b-base": "generanno",
+    "GenerTeam/GENERanno-eukaryote-0.5b-base": "generanno",
+    "GenerTeam/GENERanno-prokaryote-0.5b-cds-annotator": "generanno",
+}
+
+# Files worth downloading from a hub repo (never the upstream *.py code).
+_HUB_PATTERNS = ["*.json", "*.safetensors", "vocab.txt", "pytorch_model*.bin"]
+
+
+@dataclass(frozen=True)
+class EmbeddedModel:
+    name: str
+    task: str
+    description: str
+
+    @property
+    def directory(self) -> Path:
+        return ASSETS / self.name
+
+    def available(self) -> bool:
+        return (self.directory / "config.json").is_file()
+
+
+EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
+    m.name: m
+    for m in (
+        EmbeddedModel("gener-annotator-tiny", "CDS annotation", "tiny GENERanno fine-tuned on prokaryotic genomes"),
+        EmbeddedModel("gener-generator-tiny", "generation", "tiny GENERator trained on eukaryotic gene regions"),
+    )
+}
+
+_TASK_BY_ARCH_SUFFIX = {
+    "ForCausalLM": "causal-lm",
+    "ForMaskedLM": "masked-lm",
+    "ForSequenceClassification": "sequence-classification",
+    "ForTokenClassification": "token-classification",
+    "Model": "base",
+}
+
+
+def load(name_or_path, *, task: str | None = None, device=None, dtype=None):
+    """Return ``(model, tokenizer)``, the model in eval mode on ``device``.
+
+    ``name_or_path``: a checkpoint directory, an embedded model name (``gener models``
+    lists them) or a hub id such as ``GenerTeam/GENERator-eukaryote-1.2b-base`` (downloaded
+    when online). ``task`` picks the head when the checkpoint has several uses (for example
+    ``"base"`` for embeddings); by default the checkpoint's own architecture decides.
+    """
+    directory = resolve(name_or_path)
+    return load_directory(directory, task=task, device=device, dtype=dtype)
+
+
+def resolve(name_or_path) -> Path:
+    """The local directory that holds ``name_or_path``."""
+    name = str(name_or_path)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise GenerInputError(f"{path} is a directory but has no config.json; is it a model checkpoint?")
+        return path
+    if name in EMBEDDED_MODELS:
+        model = EMBEDDED_MODELS[name]
+        if not model.available():
+            raise GenerInputError(
+                f"embedded model {name!r} is not in this installation ({model.directory} is missing)"
+            )
+        return model.directory
+    if name.count("/") == 1 and not path.exists() and not name.startswith((".", "/", "~")):
+        return _download(name)
+    choices = ", ".join(list(EMBEDDED_MODELS) + ["a checkpoint directory", "a hub id like " + next(iter(HUB_IDS))])
+    raise GenerInputError(f"cannot find model {name!r}: not a directory; use one of {choices}")
+
+
+def _download(repo_id: str) -> Path:
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS))
+    except LocalEntryNotFoundError:
+        # Raised when offline (HF_HUB_OFFLINE=1 or no connection) and nothing is cached.
+        why = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the hub cannot be reached"
+        raise GenerInputError(
+            f"cannot download {repo_id!r}: {why} and it is not in the local cache. "
+            "Download the checkpoint directory on a connected machine and pass its path instead."
+        ) from None
+    except Exception as exc:  # repository not found, gated, HTTP errors
+        raise GenerInputError(f"cannot download {repo_id!r}: {type(exc).__name__}: {exc}") from None
+
+
+def read_config(directory: Path) -> dict:
+    try:
+        return json.loads((directory / "config.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GenerInputError(f"cannot read the model config: {exc}", path=directory / "config.json") from None
+
+
+def family_of(config: dict, directory: Path) -> str:
+    model_type = config.get("model_type")
+    if model_type == "llama":
+        return "generator"
+    if model_type == "generanno":
+        return "generanno"
+    raise GenerInputError(
+        f"model_type {model_type!r} is neither a GENERator (llama) nor a GENERanno checkpoint",
+        path=directory / "config.json",
+    )
+
+
+def task_of(config: dict, family: str) -> str:
+    for arch in config.get("architectures") or []:
+        for suffix, task in _TASK_BY_ARCH_SUFFIX.items():
+            if arch.endswith(suffix):
+                return task
+    return presets.DEFAULT_TASK[family]
+
+
+def load_directory(directory: Path, *, task=None, device=None, dtype=None):
+    directory = Path(directory)
+    raw = read_config(directory)
+    family = family_of(raw, directory)
+    task = task or task_of(raw, family)
+    cls = presets.model_class(family, task)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dtype = dtype or _default_dtype(device)
+
+    config = cls.config_class.from_pretrained(directory)
+    if hasattr(config, "auto_map"):
+        del config.auto_map  # the upstream code is never run, and must not be saved back
+    if task == "token-classification":
+        config.k = _head_k(directory, config)
+    model = cls.from_pretrained(directory, config=config, dtype=dtype)
+    model.to(device).eval()
+
+    tokenizer = load_tokenizer(directory, family)
+    tokenizer.model_max_length = config.max_position_embeddings
+    return model, tokenizer
+
+
+def load_tokenizer(directory: Path, family: str):
+    from gener.tokenization import KmerTokenizer, NucleotideTokenizer
+
+    cls = KmerTokenizer if family == "generator" else NucleotideTokenizer
+    settings_file = directory / "tokenizer_config.json"
+    settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+    if settings.get("tokenizer_class") == cls.__name__:
+        return cls.from_pretrained(directory)
+    # Official layout (or no tokenizer files at all): rebuild from vocab.txt, never run tokenizer.py.
+    vocab = directory / "vocab.txt"
+    kwargs = {"vocab_file": str(vocab)} if vocab.is_file() else {}
+    if family == "generator":
+        kwargs["k"] = int(settings.get("k", 6))
+    return cls(**kwargs)
+
+
+def _head_k(directory: Path, config) -> int:
+    """Nucleotides per token of a token-classification head, read off the weight shape.
+
+    Upstream code defaults ``k`` to 6 when the config omits it, so the config alone is not
+    trustworthy for published annotators; the head's row count is.
+    """
+    from safetensors import safe_open
+
+    files = sorted(directory.glob("*.safetensors"))
+    for file in files:
+        with safe_open(str(file), framework="pt") as handle:
+            for key in ("score.0.weight", "score.weight", "score.0.3.weight", "score.3.weight"):
+                if key in handle.keys():
+                    rows = handle.get_slice(key).get_shape()[0]
+                    return max(1, rows // config.num_labels)
+    return getattr(config, "k", 1)
+
+
+def _default_dtype(device: torch.device) -> torch.dtype:
+    # fp32 on CPU: measured faster than bf16 on CPUs without bf16 units (design.md).
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
