@@ -11,8 +11,6 @@ Policy (documented in the README):
 
 from __future__ import annotations
 
-import numpy as np
-
 from gener.errors import GenerInputError
 
 ACGT = "ACGT"
@@ -20,28 +18,26 @@ IUPAC = "ACGTNRYSWKMBDHV"
 
 _COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHVacgtnryswkmbdhv", "TGCANYRSWMKVHDBtgcanyrswmkvhdb")
 
-# Byte-level lookup table used by the vectorised normaliser: 0 marks an invalid byte.
-_NORMALISE_LUT = np.zeros(256, dtype=np.uint8)
+# Byte translation table for normalize(): 0 marks an invalid byte.
+_table = bytearray(256)
 for _c in IUPAC:
-    _NORMALISE_LUT[ord(_c)] = ord(_c)
-    _NORMALISE_LUT[ord(_c.lower())] = ord(_c)
-_NORMALISE_LUT[ord("U")] = _NORMALISE_LUT[ord("u")] = ord("T")
+    _table[ord(_c)] = _table[ord(_c.lower())] = ord(_c)
+_table[ord("U")] = _table[ord("u")] = ord("T")
+_NORMALISE_TABLE = bytes(_table)
 _WHITESPACE = b" \t\r\n\v\f"
 
 
 def normalize(seq: str | bytes, *, name: str | None = None) -> str:
     """Upper-case, U->T, whitespace removed; raise GenerInputError on any other symbol."""
     raw = seq.encode("ascii", "replace") if isinstance(seq, str) else bytes(seq)
-    if any(ws in raw for ws in _WHITESPACE):
-        raw = raw.translate(None, _WHITESPACE)
-    arr = np.frombuffer(raw, dtype=np.uint8)
-    out = _NORMALISE_LUT[arr]
-    bad = np.flatnonzero(out == 0)
-    if bad.size:
-        pos = int(bad[0])
-        char = chr(arr[pos]) if arr[pos] < 128 else "?"
-        raise GenerInputError(f"invalid nucleotide {char!r} at position {pos + 1}", record=name)
-    return out.tobytes().decode("ascii")
+    # One C-level pass maps every byte and deletes whitespace; invalid bytes become NUL.
+    out = raw.translate(_NORMALISE_TABLE, _WHITESPACE)
+    bad = out.find(0)
+    if bad >= 0:
+        char = raw.translate(None, _WHITESPACE)[bad]
+        shown = chr(char) if char < 128 else "?"
+        raise GenerInputError(f"invalid nucleotide {shown!r} at position {bad + 1}", record=name)
+    return out.decode("ascii")
 
 
 def reverse_complement(seq: str) -> str:

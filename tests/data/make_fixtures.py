@@ -1,0 +1,197 @@
+"""Rebuild the committed I/O fixtures: small windows cut from real, published genomes.
+
+Sources (fetch into RAW, default /tmp/raw, with the ordinary clients):
+  cd RAW && apt-get download cct-examples gbrowse-data \
+    && dpkg -x cct-examples_*.deb cct && dpkg -x gbrowse-data_*.deb gbrowse
+  pip download --no-deps --no-binary :all: -d RAW/pypi micomplete==1.1.1 pygenomeviz==1.7.0
+  (cd RAW/pypi && for f in *.tar.gz; do tar xzf $f; done)
+Then: python tests/data/make_fixtures.py [RAW]
+
+The cutting works on the text, not through a parser, so the slices keep NCBI's own
+formatting (what the readers must cope with). A window is widened until no feature
+crosses its edges, so every kept feature is whole; chromosome-wide regions are dropped.
+Each slice is renamed ``ACCESSION.V:A-B`` (1-based, inclusive), the convention of ecoli_k12_60kb.fa.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RAW = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/raw")
+
+CCT = "cct/usr/share/doc/cct/examples/sample_projects/sample_project_3/comparison_genomes/NC_000913.gbk.gz"
+MYCO = "pypi/pygenomeviz-1.7.0/tests/testdata/genbank/multi_record.gbff"
+CBU = "pypi/micomplete-1.1.1/micomplete/test_data/coxiella_burnetii.gbff"
+CLE = "pypi/micomplete-1.1.1/micomplete/test_data/coxiella-like_endosymbiont.gbff"
+YEAST_GFF = "gbrowse/var/lib/gbrowse/databases/yeast_chr1+2/yeast_chr1+2.gff3"
+YEAST_FA = "gbrowse/var/lib/gbrowse/databases/yeast_scaffolds/chr1.fa"
+SHA256 = {
+    CCT: "f5ccb73d0c68da186481e842b5d7df2bdcbb99b9edbc30f8abc8927dd589d4d4",
+    MYCO: "d970ac57b7487f117eb8a04d446025b670b145426729676b7b7a033ed8aca89f",
+    CBU: "9db761edb63390a548c2f9ead00bf089af49fc490ee3712d30f0209c8b27b3c0",
+    CLE: "2cbb93cbdf562553572fab97a3d2df2ade5fc8b5e47eb871fbcbc9be761d991b",
+    YEAST_GFF: "4c6cc20738db8adcc45d70c92705f7ca441acefdfe7c966080f7d6dbefae1679",
+    YEAST_FA: "96ce637c5c5190878f32295d2d24572be21edccbf050b714f37f4e7013b024d1",
+}
+PACKAGE = {CCT: "Debian cct-examples 1:1.0.3-1", MYCO: "PyPI pygenomeviz 1.7.0 sdist",
+           CBU: "PyPI micomplete 1.1.1 sdist", CLE: "PyPI micomplete 1.1.1 sdist",
+           YEAST_GFF: "Debian gbrowse-data 2.56+dfsg-11", YEAST_FA: "Debian gbrowse-data 2.56+dfsg-11"}
+
+# (output, source, [(record accession.version, first base, last base), ...]) -- 1-based.
+GENBANK_SLICES = [
+    # thr operon and the sokC misc_RNA (same bases as ecoli_k12_60kb.fa), the rrnH operon (rRNA, tRNA) and prfB,
+    # whose CDS is a join: the RF2 +1 programmed frameshift.
+    ("ecoli_k12_slices.gbk", CCT, [("NC_000913.2", 1, 18000), ("NC_000913.2", 223000, 230000),
+                                   ("NC_000913.2", 3031000, 3036000)]),
+    # Translation table 4; frameshifted pseudogenes, programmed-frameshift joins on both
+    # strands, a pseudo CDS partial in mid-contig, contig-edge partials (<1), ncRNA, tmRNA.
+    ("mycoplasma_mycoides_t4.gbk", MYCO, [("NZ_LAEX01000001.1", 20000, 31300),
+                                          ("NZ_LAEX01000001.1", 59400, 59900),
+                                          ("NZ_LAEX01000002.1", 1, 1500),
+                                          ("NZ_LAEX01000002.1", 71000, 80200)]),
+    # Chromosome window with the intron-split 23S rRNA (a 4-part join), plus the plasmid.
+    ("coxiella_burnetii_slices.gbk", CBU, [("NC_002971.4", 165000, 174000), ("NC_004704.2", 1, 6500)]),
+    # A decaying genome: pseudogenes with < and > ends inside the contig, tmRNA.
+    ("coxiella_endosymbiont_pseudo.gbk", CLE, [("NZ_CP011126.1", 1283000, 1304000)]),
+]
+YEAST_WINDOW = ("chrI", 136801, 152000)  # EFB1 and TFC3 (spliced CDS), a tRNA, CEN1
+
+
+def read_source(rel: str) -> str:
+    path = RAW / rel
+    if not path.exists():
+        sys.exit(f"missing {path}: see the fetch steps at the top of {__file__}")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SHA256[rel]:
+        sys.exit(f"{path}: sha256 {digest} differs from the expected {SHA256[rel]}")
+    return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode()
+
+
+def genbank_records(text: str) -> dict[str, str]:
+    records = {}
+    for chunk in text.split("\n//\n"):
+        m = re.search(r"^VERSION\s+(\S+)", chunk, re.M)
+        if m:
+            records[m.group(1)] = chunk.lstrip("\n") + "\n"
+    return records
+
+
+def feature_blocks(features: str) -> list[tuple[str, str, str]]:
+    """(key, location text, qualifier lines) per feature of a FEATURES section."""
+    blocks, current = [], None
+    for line in features.split("\n"):
+        if re.match(r"^ {5}\S", line):
+            current = [line[5:21].strip(), line[21:].strip(), []]
+            blocks.append(current)
+        elif current is not None and line.startswith(" " * 21):
+            if line[21:].startswith("/") or current[2]:
+                current[2].append(line)
+            else:  # a long location continues on the next line
+                current[1] += line[21:].strip()
+    return [(k, loc, "\n".join(q)) for k, loc, q in blocks]
+
+
+def span(location: str) -> tuple[int, int]:
+    numbers = [int(n) for n in re.findall(r"\d+", location)]
+    return min(numbers), max(numbers)
+
+
+def widen(first: int, last: int, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """Grow the window until no feature crosses an edge (chromosome-wide ones are dropped)."""
+    changed = True
+    while changed:
+        changed = False
+        for lo, hi in spans:
+            if hi - lo > 100_000:
+                continue
+            if lo < first <= hi:
+                first, changed = lo, True
+            if lo <= last < hi:
+                last, changed = hi, True
+    return first, last
+
+
+def slice_genbank(record: str, version: str, first: int, last: int, origin: str) -> str:
+    head, rest = record.split("\nFEATURES", 1)
+    features, seq_text = rest.split("\nORIGIN", 1)
+    sequence = re.sub(r"[^A-Za-z]", "", seq_text)
+    blocks = feature_blocks(features.split("\n", 1)[1])
+    spans = [span(loc) for key, loc, _ in blocks if key != "source" and ":" not in loc]
+    first, last = widen(first, last, spans)
+    sub = sequence[first - 1 : last].lower()
+    name = f"{version}:{first}-{last}"
+
+    kept_head = []
+    for block in re.split(r"\n(?=\S)", head):
+        key = block.split()[0]
+        if key == "LOCUS":
+            block = re.sub(r"\s\d+ bp", lambda m: f" {len(sub):>{len(m.group(0)) - 4}} bp", block)
+            block = block.replace("circular", "linear  ")
+        elif key == "VERSION":
+            block = f"VERSION     {name}"
+        elif key not in ("DEFINITION", "ACCESSION", "KEYWORDS", "SOURCE"):
+            continue  # references, comments, DBLINK: bulk, not needed by the tests
+        kept_head.append(block)
+    note = f"Bases {first}..{last} of {version}, cut from {PACKAGE[origin]}: {origin}, by tests/data/make_fixtures.py."
+    kept_head.append("COMMENT     " + "\n            ".join(textwrap.wrap(note, 68)))
+
+    def shift(loc: str) -> str:
+        return re.sub(r"\d+", lambda m: str(int(m.group(0)) - first + 1), loc)
+
+    out = ["FEATURES             Location/Qualifiers"]
+    for key, loc, quals in blocks:
+        if key == "source":
+            loc = f"1..{len(sub)}"
+        elif ":" in loc or not (first <= span(loc)[0] and span(loc)[1] <= last):
+            continue
+        else:
+            loc = shift(loc)
+        out.append(f"     {key:<16}{loc}" + (f"\n{quals}" if quals else ""))
+    lines = ["ORIGIN"]
+    for i in range(0, len(sub), 60):
+        chunk = " ".join(sub[j : j + 10] for j in range(i, min(i + 60, len(sub)), 10))
+        lines.append(f"{i + 1:>9} {chunk}")
+    return "\n".join(kept_head + out + lines) + "\n//\n"
+
+
+def make_yeast() -> None:
+    seqid, first, last = YEAST_WINDOW
+    fasta = read_source(YEAST_FA)
+    sequence = "".join(fasta.split("\n", 1)[1].split())
+    lines = [ln for ln in read_source(YEAST_GFF).split("\n") if ln.startswith(seqid + "\t")]
+    rows = [ln.split("\t") for ln in lines]
+    first, last = widen(first, last, [(int(r[3]), int(r[4])) for r in rows])
+    name = f"{seqid}:{first}-{last}"
+    out = ["##gff-version 3", "##Index-subfeatures 1", f"##sequence-region {name} 1 {last - first + 1}",
+           f"# Bases {first}..{last} of {seqid} from {PACKAGE[YEAST_GFF]}: {YEAST_GFF}"]
+    for r in rows:
+        start, end = int(r[3]), int(r[4])
+        if first <= start and end <= last:
+            out.append("\t".join([name, *r[1:3], str(start - first + 1), str(end - first + 1), *r[5:]]))
+    stem = f"yeast_{seqid}_{first}-{last}"
+    (HERE / f"{stem}.gff3").write_text("\n".join(out) + "\n")
+    sub = sequence[first - 1 : last]
+    body = "\n".join(sub[i : i + 60] for i in range(0, len(sub), 60))
+    header = f">{name} Saccharomyces cerevisiae S288C {seqid} bases {first}..{last} (SGD, via gbrowse-data)"
+    (HERE / f"{stem}.fa").write_text(f"{header}\n{body}\n")
+    print(f"{stem}.gff3 / .fa  {name}")
+
+
+def main() -> None:
+    for output, origin, windows in GENBANK_SLICES:
+        records = genbank_records(read_source(origin))
+        text = "".join(slice_genbank(records[v], v, a, b, origin) for v, a, b in windows)
+        (HERE / output).write_text(text)
+        print(f"{output:40s} {len(text):>8,d} bytes")
+    make_yeast()
+
+
+if __name__ == "__main__":
+    main()
