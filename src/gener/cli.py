@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Reference genomes and labelled sets: fetch, list.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+finetune_app = typer.Typer(help="Fine-tune a model for one job: annotator, ...", no_args_is_help=True)
+app.add_typer(finetune_app, name="finetune")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -54,8 +56,8 @@ def _version_callback(value: bool):
 
 @app.callback()
 def main(
-    version: Optional[bool] = typer.Option(
-        None, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
     ),
 ):
     """gener: real genomes in, genes and sequences out, with the published checkpoints or
@@ -110,7 +112,7 @@ def data_fetch(
     dest: Optional[Path] = typer.Option(None, "--dest", help="Cache directory (default: $GENER_DATA_DIR or the user cache)."),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Fetch only these dataset names (repeatable)."),
 ):
-    """Download the reference genomes and labelled sets of shared/docs/data.md into the cache."""
+    """Download the reference genomes and labelled sets into the cache, verified by sha256."""
     from gener.data import fetch as fetch_mod
 
     fetch_mod.fetch(dest=dest, names=only, console=console)
@@ -125,6 +127,70 @@ def data_list(
     from gener.data import fetch as fetch_mod
 
     fetch_mod.print_listing(dest=dest, console=console)
+
+
+@finetune_app.command("annotator")
+@_friendly_errors
+def finetune_annotator_cmd(
+    model: str = typer.Option("generanno-tiny", "--model", help="Preset to train from scratch, or a GENERanno checkpoint (dir / hub id) to fine-tune."),
+    train: list[str] = typer.Option(..., "--train", help="Annotated genomes to train on: GenBank/GFF3 paths or dataset names (repeatable)."),
+    valid: Optional[list[str]] = typer.Option(None, "--valid", help="Genomes to report validation metrics on (repeatable)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory (checkpoints, final model in OUT/final)."),
+    steps: int = typer.Option(3000, help="Optimizer steps."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Windows per step."),
+    window: int = typer.Option(512, help="Window length in bp."),
+    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate (warm-up, then cosine to 10%)."),
+    eval_steps: int = typer.Option(500, "--eval-steps", help="Evaluate and checkpoint every N steps."),
+    seed: int = typer.Option(0, help="Random seed (windows, initialisation)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
+):
+    """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""
+    from gener.training.annotator import finetune_annotator
+
+    final = finetune_annotator(
+        model, train, valid or [], out, window=window, batch_size=batch_size, steps=steps,
+        learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume,
+    )
+    console.print(f"[green]saved[/] {final}")
+
+
+@app.command("evaluate-annotation")
+@_friendly_errors
+def evaluate_annotation_cmd(
+    pred: Path = typer.Option(..., "--pred", help="Predicted annotation: GFF3 (gener's, or Prodigal's -f gff) or GenBank."),
+    ref: Path = typer.Option(..., "--ref", help="Reference annotation: GenBank, or GFF3 (with ##FASTA or --ref-fasta)."),
+    ref_fasta: Optional[Path] = typer.Option(None, "--ref-fasta", help="Sequences for a GFF3 reference without ##FASTA."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (metrics and counts) instead of a table."),
+    per_record: bool = typer.Option(False, "--per-record", help="Also score each record (pooled is always shown)."),
+):
+    """Score predicted CDS against a reference's validated CDS: the GENERanno paper's six
+    metrics (bp precision/sensitivity, start/end/boundary accuracy, exact match) and
+    gene-level stop / exact recall and precision."""
+    import json
+
+    from gener.tasks.annotate.evaluate import GENE_METRICS, LABELS, PAPER_METRICS, evaluate_files, format_rate
+
+    report = evaluate_files(pred, ref, ref_fasta=ref_fasta)
+    if as_json:
+        out = {"pred": str(pred), "ref": str(ref), **report.to_dict(per_record=per_record)}
+        typer.echo(json.dumps(out, indent=2))
+        return
+    pooled = report.pooled
+    table = Table(title=f"{escape(pred.name)} vs validated CDS of {escape(ref.name)}")
+    table.add_column("metric")
+    columns = list(report.records.items()) if per_record else []
+    for rid, _ in columns:
+        table.add_column(escape(rid), justify="right")
+    table.add_column("pooled", justify="right", style="bold")
+    for name in PAPER_METRICS + GENE_METRICS:
+        if name == GENE_METRICS[0]:
+            table.add_section()
+        row = [format_rate(getattr(s, name)) for _, s in columns]
+        table.add_row(LABELS[name], *row, format_rate(getattr(pooled, name)))
+    table.add_section()
+    for label, attr in (("reference genes", "ref_genes"), ("predicted genes", "pred_genes")):
+        table.add_row(label, *[str(getattr(s, attr)) for _, s in columns], str(getattr(pooled, attr)))
+    console.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

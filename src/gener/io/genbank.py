@@ -116,7 +116,7 @@ def _convert(rec, index: int, path: str) -> AnnotatedRecord:
             )
         features.append(feature)
     # A record "says otherwise" through its CDS qualifiers: GenBank has no record-level code.
-    table = next((int(f.qualifiers["transl_table"][0]) for f in features
+    table = next((f.transl_table for f in features
                   if f.type == "CDS" and "transl_table" in f.qualifiers), DEFAULT_TRANSL_TABLE)
     for f in features:
         if "transl_table" not in f.qualifiers:
@@ -148,8 +148,14 @@ def _feature(f) -> Feature | None:
     return Feature(
         f.kind, start, end, strand, parts, qualifiers, before, after,
         "pseudo" in qualifiers or "pseudogene" in qualifiers,
-        int(table[0]) if table else DEFAULT_TRANSL_TABLE,
+        _table_number(table[0]) if table else DEFAULT_TRANSL_TABLE,
     )
+
+
+def _table_number(value: str) -> int:
+    # Real files carry typos such as "/transl_table=11)" (kaptive): read the leading number.
+    match = re.match(r"\s*(\d+)", value)
+    return int(match.group(1)) if match else DEFAULT_TRANSL_TABLE
 
 
 def _flatten(loc, strand: int) -> list[tuple[int, int, int, bool, bool]] | None:

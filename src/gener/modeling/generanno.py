@@ -18,6 +18,8 @@ upstream layout that concatenates the heads along the sequence axis.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from transformers import (
@@ -29,6 +31,7 @@ from transformers import (
 )
 from transformers.configuration_utils import strict
 from transformers.modeling_outputs import MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
+from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 from transformers.models.eurobert.configuration_eurobert import EuroBertConfig
 from transformers.models.eurobert.modeling_eurobert import EuroBertModel, EuroBertPreTrainedModel
 
@@ -52,6 +55,35 @@ class GenerannoConfig(EuroBertConfig):
     use_mlp_classifier: bool = False
     # Which hidden layer feeds the heads (-1 = final, after the last norm).
     feature_layer: int = -1
+
+    def _validate_period3_rope_parameters(self, rope_parameters, ignore_keys=None):
+        self._check_received_keys(
+            "period3", set(rope_parameters), {"rope_type", "period3_pairs"}, optional_keys={"rope_theta"},
+            ignore_keys=ignore_keys,
+        )
+
+
+def _period3_rope_parameters(config, device=None, seq_len=None, layer_type=None):
+    """Standard RoPE frequencies with every ``len/n``-th pair turned at 2*pi/3 rad per base.
+
+    With plain RoPE the fastest channel turns 1 rad per nucleotide, so no channel has the
+    3-nt period of codons; small annotators trained from scratch learn the reading frame
+    minutes sooner with a few period-3 pairs (shared/docs/annotation-notes.md). Published
+    checkpoints use plain RoPE and load unchanged; this is opt-in via
+    ``rope_parameters={"rope_type": "period3", "period3_pairs": n, "rope_theta": ...}``.
+    """
+    params = config.rope_parameters
+    dim = config.head_dim
+    inv_freq = 1.0 / (params.get("rope_theta", 10000.0) ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+    pairs = int(params["period3_pairs"])
+    if pairs:
+        # Spread the period-3 pairs over the spectrum, keeping the fastest pair (local order).
+        index = torch.linspace(inv_freq.numel() - 1, 1, pairs).round().long()
+        inv_freq[index] = 2 * math.pi / 3
+    return inv_freq.to(device), 1.0
+
+
+ROPE_INIT_FUNCTIONS["period3"] = _period3_rope_parameters
 
 
 def _mlp_or_linear(config: GenerannoConfig, out_features: int) -> nn.Module:

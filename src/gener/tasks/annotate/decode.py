@@ -1,0 +1,465 @@
+"""ORF-constrained gene calling from per-base class probabilities.
+
+Input: the sequence and ``probs`` of shape ``(2, L, C)`` (track 0 = + strand, track 1 =
+- strand, both in genome coordinates; see labels.py), as :mod:`.inference` produces them
+or as an oracle builds them from reference labels. ``C`` picks the scoring mode:
+
+- ``C == 2`` (the published annotator: non-coding / CDS): frame-agnostic; a base scores
+  ``log P(CDS) - log P(non-coding)`` whatever the reading frame.
+- ``C == 4`` (non-coding, codon position 1/2/3): frame-aware; a base scores
+  ``log P(its codon position in this ORF's frame) - log P(non-coding)``.
+- ``C == 5`` (adds 4 = first base of the start codon): as 4, and the start codon's first
+  base scores class 4 instead of 1, so start sites carry explicit evidence.
+
+So a gene's **score** is the log-likelihood ratio (nats) of labelling its bases as that
+gene versus labelling them non-coding, per strand track: ``cscore`` (the body, codon
+positions) + ``sscore`` (the start-site term, 0 without class 4 or for a gene without a
+start). **confidence** is the mean probability the model gives to the gene's own labels,
+times 100 (a per-base average, unlike Prodigal's logistic of the score, which saturates at
+99.99 for nearly every gene of a few hundred bp).
+
+Rules (what a reported gene is):
+
+1. An ORF starts at a start codon and ends with the first in-frame stop (included). Start
+   codons: ATG, GTG and TTG, each only where the translation table allows it (Prodigal's
+   choice; Biopython's tables list rarer starts such as ATT/CTG that Prodigal ignores).
+   Stops: the table's (table 4: TAA, TAG; TGA codes Trp).
+2. Minimum length 90 bp including the stop (Prodigal's MIN_GENE); 60 bp for a gene that
+   runs off an edge (MIN_EDGE_GENE).
+3. Edges: an ORF with no in-frame stop before the end of the sequence ends at its last
+   complete codon (``partial`` at that end); an ORF with no in-frame stop upstream may begin
+   at the first complete codon of the sequence without a start codon (``start_type=Edge``,
+   partial at that end). Both compete with the ORF's start codons on score. ``partial``
+   flags are genome-coordinate left/right, Prodigal's ``partial=10/01/11``.
+4. Ambiguous bases (N and other IUPAC codes): a codon containing one is neither a start
+   nor a stop, so an isolated N inside a gene does not split it (its protein gets an X).
+   A run of ``min_gap`` (50, Prodigal's mask size) or more ambiguous bases is a gap: no
+   ORF crosses it, and ORFs reaching it are partial exactly as at a contig edge (Prodigal's
+   definition of partial: "runs off the edge of a sequence or into a gap").
+5. One start per stop: the start (or edge) with the highest score; ties go to the complete
+   gene, then to the longer one.
+6. Genes are chosen greedily by score (highest first, only scores above ``min_score``).
+   A gene is rejected when it overlaps an already chosen gene on the same strand by more
+   than ``max_overlap_same`` bp (60, Prodigal's MAX_SAM_OVLP) or on the opposite strand by
+   more than ``max_overlap_opposite`` bp (200, Prodigal's MAX_OPP_OVLP); a rejected gene
+   retries its next-best shorter start (the conflict is often only at the 5' end). Genes
+   in different frames of one strand may thus overlap a little, and genes on opposite
+   strands may overlap, each reported separately.
+7. ``circular=True``: genes may cross the origin. The sequence is decoded linearly first;
+   if a gene runs off an end, it is decoded again rotated to start in the longest stretch
+   without genes, and genes crossing the origin come back with two parts. ``closed=True``
+   forbids partial genes altogether (Prodigal's ``-c``).
+
+All per-base work is numpy: cumulative sums of the per-base log-odds per frame and strand,
+searchsorted for the next in-frame stop, a lexsort to pick each stop's best start. Only the
+greedy selection loops in Python, over candidates with a positive score.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gener.errors import GenerInputError
+
+PRODIGAL_STARTS = ("ATG", "GTG", "TTG")
+EPS = 1e-7  # probability floor before the log: a hard 0 must not make a score -inf
+_CODE = np.full(256, 4, dtype=np.uint8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE[_b] = _i
+    _CODE[ord(chr(_b).lower())] = _i
+_COMPLEMENT_CODE = np.array([3, 2, 1, 0, 4], dtype=np.uint8)  # A<->T, C<->G, ambiguous stays
+
+
+@dataclass(slots=True)
+class Call:
+    """One decoded gene, genome coordinates (0-based, end exclusive)."""
+
+    start: int
+    end: int
+    strand: int
+    partial_start: bool  # genome left end open (no start for +, no stop for -)
+    partial_end: bool  # genome right end open
+    start_type: str  # ATG / GTG / TTG, or "Edge" without a start codon
+    score: float
+    cscore: float
+    sscore: float
+    confidence: float  # 0..100
+    parts: list[tuple[int, int]] = field(default_factory=list)  # biological order; 2 across the origin
+
+    def __post_init__(self):
+        if not self.parts:
+            self.parts = [(self.start, self.end)]
+
+    def __len__(self) -> int:
+        return sum(e - s for s, e in self.parts)
+
+
+def codon_sets(table: int, start_codons=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(starts, stops) for an NCBI translation table (see rule 1)."""
+    from Bio.Data import CodonTable
+
+    try:
+        code = CodonTable.unambiguous_dna_by_id[int(table)]
+    except (KeyError, ValueError, TypeError):
+        known = ", ".join(str(t) for t in sorted(CodonTable.unambiguous_dna_by_id))
+        raise GenerInputError(f"unknown translation table {table!r}; NCBI tables are {known}") from None
+    if start_codons is None:
+        starts = tuple(c for c in PRODIGAL_STARTS if c == "ATG" or c in code.start_codons)
+    else:
+        starts = tuple(str(c).upper() for c in start_codons)
+        bad = [c for c in starts if len(c) != 3 or set(c) - set("ACGT")]
+        if bad:
+            raise GenerInputError(f"start codons must be three of A/C/G/T, got {bad}")
+    return starts, tuple(code.stop_codons)
+
+
+def _codon_lut(codons) -> np.ndarray:
+    lut = np.zeros(65, dtype=bool)  # index 64 = a codon with an ambiguous base
+    for c in codons:
+        b = [int(_CODE[ord(x)]) for x in c]
+        lut[16 * b[0] + 4 * b[1] + b[2]] = True
+    return lut
+
+
+def encode(sequence: str | bytes | np.ndarray) -> np.ndarray:
+    """Bases as uint8 codes A=0 C=1 G=2 T=3, anything else 4 (case ignored)."""
+    if isinstance(sequence, np.ndarray):
+        return sequence.astype(np.uint8, copy=False)
+    raw = sequence.encode("ascii", "replace") if isinstance(sequence, str) else bytes(sequence)
+    return _CODE[np.frombuffer(raw, dtype=np.uint8)]
+
+
+def _codon_ids(codes: np.ndarray) -> np.ndarray:
+    """Codon id (0..63, or 64 if ambiguous) of the codon starting at each position."""
+    n = len(codes) - 2
+    if n <= 0:
+        return np.zeros(0, dtype=np.int16)
+    a, b, c = codes[:n].astype(np.int16), codes[1 : n + 1].astype(np.int16), codes[2:].astype(np.int16)
+    ids = 16 * a + 4 * b + c
+    ids[(a == 4) | (b == 4) | (c == 4)] = 64
+    return ids
+
+
+def _segments(codes: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """Maximal stretches without a gap (a run of >= min_gap ambiguous bases)."""
+    length = len(codes)
+    if length == 0:
+        return []
+    amb = codes == 4
+    if not amb.any() or min_gap <= 0:
+        return [(0, length)]
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], amb.view(np.int8), [0]))))
+    runs = edges.reshape(-1, 2)
+    gaps = runs[(runs[:, 1] - runs[:, 0]) >= min_gap]
+    segments, pos = [], 0
+    for s, e in gaps:
+        if s > pos:
+            segments.append((pos, int(s)))
+        pos = int(e)
+    if pos < length:
+        segments.append((pos, length))
+    return segments
+
+
+def _log_probs(track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log P and log(1 - P), floored at EPS so that a hard 0 or 1 stays finite."""
+    prob = np.clip(track.astype(np.float32, copy=False), EPS, 1.0 - EPS)
+    return np.log(prob), np.log1p(-prob)
+
+
+def _start_odds(track: np.ndarray) -> np.ndarray:
+    """Start-site term per base (rows of a track): the log-odds of class 4 (start) minus that of class 1,
+    the label the base would have inside a gene."""
+    p4 = np.clip(track[:, 4].astype(np.float64), EPS, 1.0 - EPS)
+    p1 = np.clip(track[:, 1].astype(np.float64), EPS, 1.0 - EPS)
+    return np.log(p4) - np.log1p(-p4) - np.log(p1) + np.log1p(-p1)
+
+
+@dataclass
+class _Params:
+    start_lut: np.ndarray
+    stop_lut: np.ndarray
+    start_names: dict
+    min_len: int
+    min_edge_len: int
+    min_gap: int
+    open_ends: bool
+    open_gaps: bool
+
+
+def _frame_cumsums(lp: np.ndarray, lq: np.ndarray) -> list[np.ndarray]:
+    """C_g[i] = sum over [0, i) of the per-base log-odds ``log P(y) - log(1 - P(y))``, where
+    y is the base's label in a gene whose codons begin at positions = g (mod 3)."""
+    length, classes = lp.shape
+    if classes == 2:
+        c = np.zeros(length + 1)
+        np.cumsum(lp[:, 1] - lq[:, 1], out=c[1:])
+        return [c, c, c]
+    odds = lp[:, 1:4] - lq[:, 1:4]  # (L, 3): codon position 1/2/3 vs anything else
+    rows = np.arange(length)
+    out = []
+    for g in range(3):
+        c = np.zeros(length + 1)
+        np.cumsum(odds[rows, (rows - g) % 3], out=c[1:])
+        out.append(c)
+    return out
+
+
+def _strand_candidates(codes: np.ndarray, track: np.ndarray, p: _Params):
+    """Candidates of one strand in its own 5'->3' coordinates.
+
+    Returns arrays (begin, end, edge5, open3, group, score, sscore), one row per
+    candidate start; ``group`` identifies the stop (or open 3' end) shared by competing
+    starts.
+    """
+    length = len(codes)
+    codon = _codon_ids(codes)
+    is_start = p.start_lut[codon]
+    is_stop = p.stop_lut[codon]
+    lp, lq = _log_probs(track)
+    cums = _frame_cumsums(lp, lq)
+    del lp, lq
+    has_start_class = track.shape[1] >= 5
+    rows = {k: [] for k in ("begin", "end", "edge5", "open3", "group", "body", "sscore")}
+    group_base = 0
+    for u, v in _segments(codes, p.min_gap):
+        left_open = p.open_gaps if u > 0 else p.open_ends
+        right_open = p.open_gaps if v < length else p.open_ends
+        for f in range(3):
+            first = u + f
+            ncod = (v - first) // 3
+            if ncod <= 0:
+                continue
+            sl = slice(first, first + 3 * ncod, 3)
+            stops_k = np.flatnonzero(is_stop[sl])
+            starts_k = np.flatnonzero(is_start[sl])
+            # group index: position in stops_k, or len(stops_k) for the open 3' end
+            grp = np.searchsorted(stops_k, starts_k)
+            cand_k = starts_k
+            edge = np.zeros(len(starts_k), dtype=bool)
+            if left_open:  # an edge start at codon 0 for the first stop (or the open end)
+                cand_k = np.concatenate((cand_k, [0]))
+                grp = np.concatenate((grp, [0]))
+                edge = np.concatenate((edge, [True]))
+            open3 = grp == len(stops_k)
+            if not right_open:
+                keep = ~open3
+                cand_k, grp, edge, open3 = cand_k[keep], grp[keep], edge[keep], open3[keep]
+            if len(stops_k):
+                end_k = np.where(open3, ncod, stops_k[np.minimum(grp, len(stops_k) - 1)] + 1)
+            else:
+                end_k = np.full(len(cand_k), ncod)
+            nbp = 3 * (end_k - cand_k)
+            min_len = np.where(edge | open3, p.min_edge_len, p.min_len)
+            keep = (nbp >= min_len) & (end_k > cand_k)
+            if not keep.any():
+                continue
+            cand_k, grp, edge, open3, end_k = cand_k[keep], grp[keep], edge[keep], open3[keep], end_k[keep]
+            begin = first + 3 * cand_k
+            end = first + 3 * end_k
+            cum = cums[first % 3]
+            body = cum[end] - cum[begin]
+            if has_start_class:
+                sscore = np.where(edge, 0.0, _start_odds(track[begin])).astype(np.float64)
+            else:
+                sscore = np.zeros(len(begin))
+            rows["begin"].append(begin)
+            rows["end"].append(end)
+            rows["edge5"].append(edge)
+            rows["open3"].append(open3)
+            rows["group"].append(group_base + grp)
+            rows["body"].append(body)
+            rows["sscore"].append(sscore)
+            group_base += len(stops_k) + 1
+    if not rows["begin"]:
+        empty_i = np.zeros(0, dtype=np.int64)
+        return empty_i, empty_i, np.zeros(0, bool), np.zeros(0, bool), empty_i, np.zeros(0), np.zeros(0)
+    cat = {k: np.concatenate(v) for k, v in rows.items()}
+    return cat["begin"], cat["end"], cat["edge5"], cat["open3"], cat["group"], cat["body"], cat["sscore"]
+
+
+class _Strand:
+    """Chosen intervals of one strand, sorted by start, for exact pairwise overlap checks."""
+
+    def __init__(self):
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.longest = 0
+
+    def max_overlap(self, s: int, e: int, limit: int) -> int:
+        """Largest overlap with one chosen interval (stops early once above ``limit``)."""
+        best = 0
+        j = bisect.bisect_left(self.starts, e) - 1
+        while j >= 0 and self.starts[j] > s - self.longest:
+            ov = min(e, self.ends[j]) - max(s, self.starts[j])
+            if ov > best:
+                best = ov
+                if best > limit:
+                    return best
+            j -= 1
+        return best
+
+    def add(self, s: int, e: int) -> None:
+        j = bisect.bisect_left(self.starts, s)
+        self.starts.insert(j, s)
+        self.ends.insert(j, e)
+        self.longest = max(self.longest, e - s)
+
+
+def _label_probability(track: np.ndarray, begin: int, end: int, with_start: bool) -> float:
+    """Mean probability of the gene's own labels over [begin, end) (strand coordinates)."""
+    block = track[begin:end]
+    if track.shape[1] == 2:
+        return float(block[:, 1].mean())
+    cls = 1 + np.arange(end - begin) % 3
+    picked = block[np.arange(end - begin), cls]
+    if with_start and track.shape[1] >= 5:
+        picked = picked.copy()
+        picked[0] = block[0, 4]
+    return float(picked.mean())
+
+
+def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp) -> list[Call]:
+    length = len(codes)
+    tracks = (probs[0], probs[1][::-1])  # - strand read 5'->3' on its own strand
+    strand_codes = (codes, _COMPLEMENT_CODE[codes[::-1]])
+    fields = []
+    for si, strand in enumerate((1, -1)):
+        begin, end, edge5, open3, group, body, sscore = _strand_candidates(strand_codes[si], tracks[si], p)
+        fields.append((strand, begin, end, edge5, open3, group, body, sscore))
+
+    # Pool both strands: candidates sorted by (group, score desc, complete first, longer first).
+    strand_arr = np.concatenate([np.full(len(f[1]), f[0], dtype=np.int8) for f in fields])
+    begin = np.concatenate([f[1] for f in fields])
+    end = np.concatenate([f[2] for f in fields])
+    edge5 = np.concatenate([f[3] for f in fields])
+    open3 = np.concatenate([f[4] for f in fields])
+    offset = (fields[0][5].max() + 1) if len(fields[0][5]) else 0
+    group = np.concatenate([fields[0][5], fields[1][5] + offset])
+    sscore = np.concatenate([f[7] for f in fields])
+    score = np.concatenate([f[6] for f in fields]) + sscore
+    if len(begin) == 0:
+        return []
+    order = np.lexsort((begin, edge5, -score, group))
+    g_sorted = group[order]
+    first_of_group = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    group_end = np.r_[first_of_group[1:], len(order)]
+    best = order[first_of_group]
+    positive = score[best] > min_score
+    heap = [(-score[b], int(i)) for i, b in zip(first_of_group[positive], best[positive])]
+    heapq.heapify(heap)
+    pos_to_group = np.repeat(np.arange(len(first_of_group)), group_end - first_of_group)
+
+    chosen = {1: _Strand(), -1: _Strand()}
+    calls: list[Call] = []
+    while heap:
+        _, i = heapq.heappop(heap)
+        c = order[i]
+        strand = int(strand_arr[c])
+        b, e = int(begin[c]), int(end[c])
+        gs, ge = (b, e) if strand == 1 else (length - e, length - b)
+        same = chosen[strand].max_overlap(gs, ge, max_same)
+        opp = chosen[-strand].max_overlap(gs, ge, max_opp) if same <= max_same else 0
+        if same <= max_same and opp <= max_opp:
+            chosen[strand].add(gs, ge)
+            track = tracks[0 if strand == 1 else 1]
+            conf = _label_probability(track, b, e, not edge5[c])
+            start_type = "Edge" if edge5[c] else p.start_names[_codon_key(strand_codes[0 if strand == 1 else 1], b)]
+            five, three = bool(edge5[c]), bool(open3[c])
+            calls.append(Call(
+                start=gs, end=ge, strand=strand,
+                partial_start=five if strand == 1 else three,
+                partial_end=three if strand == 1 else five,
+                start_type=start_type, score=float(score[c]), cscore=float(score[c] - sscore[c]),
+                sscore=float(sscore[c]), confidence=100.0 * conf,
+            ))
+            continue
+        # Rejected: retry the best remaining start of the same stop that is shorter.
+        gi = pos_to_group[i]
+        for j in range(i + 1, group_end[gi]):
+            cj = order[j]
+            if score[cj] <= min_score:
+                break
+            if begin[cj] > b:
+                heapq.heappush(heap, (-score[cj], int(j)))
+                break
+    calls.sort(key=lambda k: (k.start, k.end, k.strand))
+    return calls
+
+
+def _codon_key(codes: np.ndarray, pos: int) -> int:
+    a, b, c = (int(x) for x in codes[pos : pos + 3])
+    return 16 * a + 4 * b + c
+
+
+def decode(
+    sequence: str,
+    probs: np.ndarray,
+    *,
+    table: int = 11,
+    min_gene_length: int = 90,
+    min_edge_gene_length: int = 60,
+    max_overlap_same: int = 60,
+    max_overlap_opposite: int = 200,
+    min_score: float = 0.0,
+    min_gap: int = 50,
+    closed: bool = False,
+    circular: bool = False,
+    start_codons=None,
+) -> list[Call]:
+    """Genes of one sequence from per-base probabilities ``(2, L, C)``; see the module doc."""
+    codes = encode(sequence)
+    probs = np.asarray(probs)
+    length = len(codes)
+    if probs.ndim != 3 or probs.shape[0] != 2 or probs.shape[1] != length:
+        raise ValueError(f"probabilities must have shape (2, {length}, C), got {probs.shape}")
+    if probs.shape[2] not in (2, 4, 5):
+        raise ValueError(f"cannot decode {probs.shape[2]} classes per strand: expected 2, 4 or 5")
+    starts, stops = codon_sets(table, start_codons)
+    names = {}
+    for c in starts:
+        b = [int(_CODE[ord(x)]) for x in c]
+        names[16 * b[0] + 4 * b[1] + b[2]] = c
+    params = _Params(_codon_lut(starts), _codon_lut(stops), names, int(min_gene_length), int(min_edge_gene_length),
+                     int(min_gap), open_ends=not closed, open_gaps=not closed)
+    kw = dict(min_score=min_score, max_same=max_overlap_same, max_opp=max_overlap_opposite)
+    calls = _decode_linear(codes, probs, params, **kw)
+    if not circular or length == 0:
+        return calls
+    at_edge = any((c.partial_start and c.start == 0) or (c.partial_end and c.end == length) for c in calls)
+    if not at_edge:
+        return calls
+    shift = _rotation_point(calls, length)
+    rotated = np.concatenate((codes[shift:], codes[:shift]))
+    rprobs = np.concatenate((probs[:, shift:], probs[:, :shift]), axis=1)
+    params.open_ends = False
+    return [_unrotate(c, shift, length) for c in _decode_linear(rotated, rprobs, params, **kw)]
+
+
+def _rotation_point(calls: list[Call], length: int) -> int:
+    """The middle of the longest stretch covered by no gene (either strand)."""
+    cover = sorted((c.start, c.end) for c in calls)
+    best, best_len, pos = 0, -1, 0
+    for s, e in cover:
+        if s - pos > best_len:
+            best, best_len = (pos + s) // 2, s - pos
+        pos = max(pos, e)
+    if length - pos > best_len:
+        best = (pos + length) // 2
+    return best % length if length else 0
+
+
+def _unrotate(call: Call, shift: int, length: int) -> Call:
+    s, e = call.start + shift, call.end + shift
+    if e <= length or s >= length:
+        s, e = (s - length, e - length) if s >= length else (s, e)
+        call.start, call.end, call.parts = s, e, [(s, e)]
+        return call
+    pieces = [(s, length), (0, e - length)]  # 5'->3' for the + strand
+    call.parts = pieces if call.strand == 1 else pieces[::-1]
+    call.start, call.end = 0, length
+    return call

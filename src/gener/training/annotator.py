@@ -1,0 +1,142 @@
+"""Fine-tune GENERanno's per-strand token-classification heads as a CDS annotator.
+
+Runs on the HF Trainer (so ``torchrun`` and accelerate work unchanged). The model is either
+a preset built from scratch (the embedded annotator: ``generanno-tiny`` with period-3 RoPE)
+or a GENERanno checkpoint whose encoder is kept and whose heads are replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainingArguments
+
+from gener.modeling import presets
+from gener.modeling.generanno import GenerannoForTokenClassification
+from gener.modeling.loading import resolve
+from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
+from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES
+from gener.tokenization import NucleotideTokenizer
+
+LABEL_NAMES = {0: "non-coding", 1: "codon-1", 2: "codon-2", 3: "codon-3", 4: "start"}
+# Period-3 rotary pairs for small models trained from scratch (see generanno.py).
+SCRATCH_ROPE = {"rope_type": "period3", "period3_pairs": 4, "rope_theta": 500000.0}
+
+
+def build_annotator_model(name: str):
+    """A token-classification model with NUM_CLASSES labels on each strand head."""
+    head = dict(num_labels=NUM_CLASSES, num_prediction_heads=2, k=1, id2label=LABEL_NAMES,
+                label2id={v: k for k, v in LABEL_NAMES.items()})
+    if name in presets.PRESETS:
+        return presets.build_model(name, "token-classification", rope_parameters=SCRATCH_ROPE, **head)
+    return GenerannoForTokenClassification.from_pretrained(resolve(name), ignore_mismatched_sizes=True, **head)
+
+
+def _argmax_logits(logits, labels):
+    return logits.argmax(-1)  # keep eval memory small: (batch, W, 2) instead of (batch, W, 2, C)
+
+
+def _metrics(eval_pred):
+    pred, labels = eval_pred.predictions, eval_pred.label_ids
+    keep = labels != IGNORE
+    pred, labels = pred[keep], labels[keep]
+    coding_true, coding_pred = labels > 0, pred > 0
+    tp = np.sum(coding_true & coding_pred)
+    precision = tp / max(1, coding_pred.sum())
+    recall = tp / max(1, coding_true.sum())
+    return {
+        "accuracy": float(np.mean(pred == labels)),
+        "coding_f1": float(2 * precision * recall / max(1e-9, precision + recall)),
+        "frame_accuracy": float(np.mean(pred[coding_true] == labels[coding_true])) if coding_true.any() else 0.0,
+    }
+
+
+def finetune_annotator(
+    model: str,
+    train: list[str],
+    valid: list[str],
+    out: Path,
+    *,
+    window: int = 512,
+    batch_size: int = 32,
+    steps: int = 3000,
+    learning_rate: float = 2e-3,
+    warmup_steps: int = 200,
+    eval_steps: int = 500,
+    valid_bp: int = 1_000_000,
+    seed: int = 0,
+    resume: bool = False,
+):
+    """Train and save ``out/final`` (model + tokenizer + training record)."""
+    out = Path(out)
+    torch.manual_seed(seed)
+    tokenizer = NucleotideTokenizer()
+    train_records = load_labelled(train, tokenizer)
+    valid_records = load_labelled(valid, tokenizer) if valid else []
+    train_set = AnnotationWindows(train_records, window, samples=steps * batch_size, seed=seed)
+    valid_set = AnnotationWindows(valid_records, window) if valid_records else None
+    if valid_set is not None and len(valid_set) * window > valid_bp:
+        # An evenly spaced subset keeps evaluation quick while covering every genome.
+        keep = np.linspace(0, len(valid_set) - 1, valid_bp // window).astype(int)
+        valid_set = torch.utils.data.Subset(valid_set, keep.tolist())
+
+    net = build_annotator_model(model)
+    args = TrainingArguments(
+        output_dir=str(out),
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+        lr_scheduler_type="cosine_with_min_lr",
+        lr_scheduler_kwargs={"min_lr_rate": 0.1},
+        weight_decay=0.1,
+        adam_beta1=0.9,
+        adam_beta2=0.95,
+        max_grad_norm=1.0,
+        logging_steps=50,
+        eval_strategy="steps" if valid_set is not None else "no",
+        eval_steps=eval_steps,
+        save_steps=eval_steps,
+        save_total_limit=2,
+        seed=seed,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+        report_to="none",
+        disable_tqdm=not sys.stderr.isatty(),
+    )
+    trainer = Trainer(
+        model=net,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=valid_set,
+        compute_metrics=_metrics if valid_set is not None else None,
+        preprocess_logits_for_metrics=_argmax_logits,
+    )
+    started = time.time()
+    trainer.train(resume_from_checkpoint=resume or None)
+    final = out / "final"
+    trainer.save_model(final)
+    tokenizer.save_pretrained(final)
+    record = {
+        "command": "gener " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "model": model,
+        "train": train,
+        "valid": valid,
+        "train_bp": int(sum(len(r.ids) for r in train_records)),
+        "window": window,
+        "batch_size": batch_size,
+        "steps": steps,
+        "tokens_seen": steps * batch_size * window,
+        "minutes": round((time.time() - started) / 60, 1),
+        "final_eval": trainer.evaluate() if valid_set is not None else None,
+        "log_history": trainer.state.log_history,
+    }
+    (final / "training.json").write_text(json.dumps(record, indent=1))
+    return final
