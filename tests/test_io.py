@@ -438,3 +438,19 @@ def test_malformed_gff3_lines(tmp_path):
     assert err.value.line == 7
     with pytest.raises(GenerInputError, match="no sequence of that name"):
         list(read_gff3(YEAST_GFF, fasta=ECOLI_FA))
+
+
+def test_genbank_real_world_blemishes_are_tolerated(tmp_path):
+    """Trailing blanks on header lines and a '/transl_table=11)' typo, both seen in kaptive."""
+    from gener.io import read_genbank
+
+    text = (DATA / "ecoli_k12_slices.gbk").read_text()
+    text = text.replace("FEATURES             Location/Qualifiers", "FEATURES             Location/Qualifiers  ")
+    text = text.replace("/transl_table=11", "/transl_table=11)", 1)
+    blemished = tmp_path / "blemished.gbk"
+    blemished.write_text(text)
+    clean = list(read_genbank(DATA / "ecoli_k12_slices.gbk"))
+    again = list(read_genbank(blemished))
+    assert [r.sequence for r in again] == [r.sequence for r in clean]
+    assert [len(r.features) for r in again] == [len(r.features) for r in clean]
+    assert {f.transl_table for r in again for f in r.features if f.type == "CDS"} == {11}

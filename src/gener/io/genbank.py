@@ -18,6 +18,7 @@ truncated file.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ def read_genbank_sequences(path) -> Iterator[FastaRecord]:
 def _iter_raw(path):
     path = os.fspath(path)
     index = 0
+    cleaned = False
     with open_binary(path) as fh:
         records = gb_io.iter(fh)
         while True:
@@ -57,7 +59,18 @@ def _iter_raw(path):
                 record, _, last = _locate(path, index, None)
                 raise GenerInputError(str(exc).split(": ", 1)[-1], path=path, record=record, line=last) from None
             except (RuntimeError, ValueError, UnicodeDecodeError) as exc:
-                raise _syntax_error(path, index, exc) from None
+                if cleaned:
+                    raise _syntax_error(path, index, exc) from None
+                # gb-io rejects trailing blanks on header lines, which real files have
+                # (kaptive's Klebsiella loci): retry once on a copy without them, skipping
+                # the records already yielded. Line numbers are unchanged by the cleaning.
+                cleaned = True
+                with open_binary(path) as raw:
+                    data = re.sub(rb"[ \t]+(\r?\n)", rb"\1", raw.read())
+                records = gb_io.iter(io.BytesIO(data))
+                for _ in range(index):
+                    next(records)
+                continue
             yield rec, index, path
             index += 1
     if index == 0:
