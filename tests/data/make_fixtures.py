@@ -3,7 +3,7 @@
 Sources (fetch into RAW, default /tmp/raw, with the ordinary clients):
   cd RAW && apt-get download cct-examples gbrowse-data \
     && dpkg -x cct-examples_*.deb cct && dpkg -x gbrowse-data_*.deb gbrowse
-  pip download --no-deps --no-binary :all: -d RAW/pypi micomplete==1.1.1 pygenomeviz==1.7.0
+  pip download --no-deps --no-binary :all: -d RAW/pypi micomplete==1.1.1 pygenomeviz==1.7.0 pyrodigal==3.7.1
   (cd RAW/pypi && for f in *.tar.gz; do tar xzf $f; done)
 Then: python tests/data/make_fixtures.py [RAW]
 
@@ -61,6 +61,16 @@ GENBANK_SLICES = [
     ("coxiella_endosymbiont_pseudo.gbk", CLE, [("NZ_CP011126.1", 1283000, 1304000)]),
 ]
 YEAST_WINDOW = ("chrI", 136801, 152000)  # EFB1 and TFC3 (spliced CDS), a tRNA, CEN1
+
+# Prodigal 2.6.3's own outputs for SRR492066 (a 79.9 kb Mycoplasma contig), from pyrodigal's
+# test data: the genome, the -p meta GFF, and the headers of the single-mode gene FASTA
+# (coordinates, strand, partial flags, start type, RBS; the sequences are dropped).
+PRODIGAL_DIR = "pypi/pyrodigal-3.7.1/src/pyrodigal/tests/data"
+PRODIGAL_SHA256 = {
+    "SRR492066.fna.gz": "484e50cf3f0ed0a3d5ea35e224ad1b5f6060c1fbb1e34234aae9963e406d38b7",
+    "SRR492066.meta.gff": "4944b4b7ed38c410218bacdab6ed78e0834cc89be52365ed68b6e270c385d64e",
+    "SRR492066.single.fna.gz": "4b709c5c29cc3a80fbfc5fcde1e19f2588efc056c7e4bb757345c168fc0dbff3",
+}
 
 
 def read_source(rel: str) -> str:
@@ -184,6 +194,27 @@ def make_yeast() -> None:
     print(f"{stem}.gff3 / .fa  {name}")
 
 
+def make_prodigal() -> None:
+    raw = {}
+    for name, digest in PRODIGAL_SHA256.items():
+        path = RAW / PRODIGAL_DIR / name
+        if not path.exists():
+            sys.exit(f"missing {path}: see the fetch steps at the top of {__file__}")
+        raw[name] = path.read_bytes()
+        if hashlib.sha256(raw[name]).hexdigest() != digest:
+            sys.exit(f"{path}: sha256 differs from the expected {digest}")
+    headers = b"".join(ln + b"\n" for ln in gzip.decompress(raw["SRR492066.single.fna.gz"]).split(b"\n")
+                       if ln.startswith(b">"))
+    outputs = {
+        "prodigal_SRR492066.fna.gz": raw["SRR492066.fna.gz"],  # committed as published
+        "prodigal_SRR492066.meta.gff.gz": gzip.compress(raw["SRR492066.meta.gff"], 9, mtime=0),
+        "prodigal_SRR492066.single.headers.gz": gzip.compress(headers, 9, mtime=0),
+    }
+    for output, data in outputs.items():
+        (HERE / output).write_bytes(data)
+        print(f"{output:40s} {len(data):>8,d} bytes")
+
+
 def main() -> None:
     for output, origin, windows in GENBANK_SLICES:
         records = genbank_records(read_source(origin))
@@ -191,6 +222,7 @@ def main() -> None:
         (HERE / output).write_text(text)
         print(f"{output:40s} {len(text):>8,d} bytes")
     make_yeast()
+    make_prodigal()
 
 
 if __name__ == "__main__":

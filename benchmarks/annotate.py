@@ -1,0 +1,73 @@
+"""CDS annotation speed on E. coli K-12 (4.6 Mbp): Prodigal's metagenomic mode (pyrodigal,
+one thread: Prodigal does not thread one sequence) against gener's annotator, same run.
+
+    python benchmarks/annotate.py [--genome PATH] [--model NAME | --no-model] [--threads 2] [--repeat 1]
+
+Prints the seconds of each (best of ``--repeat``, model loading excluded) and the ratio
+annotator / pyrodigal. The annotator (``--model``, default the embedded
+"gener-annotator-tiny", via ``gener.tasks.annotate.annotator.Annotator``) runs with
+``--threads`` torch threads; it is skipped with a message when not available. The genome
+defaults to the "ecoli-k12" dataset of gener's data cache (``gener data fetch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from gener.io import read_sequences
+from gener.tasks.annotate.prodigal import prodigal_annotate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from annotate_quality import annotator_predict, load_annotator  # noqa: E402
+
+
+def best_of(repeat: int, fn) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--genome", type=Path, help="FASTA / GenBank (default: the ecoli-k12 dataset)")
+    ap.add_argument("--model", default="gener-annotator-tiny")
+    ap.add_argument("--no-model", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    if args.genome is None:
+        from gener.data.fetch import dataset_path
+
+        args.genome = Path(dataset_path("ecoli-k12"))
+    records = list(read_sequences(args.genome))
+    bases = sum(len(r.sequence) for r in records)
+    print(f"genome: {args.genome.name}, {len(records)} record(s), {bases / 1e6:.2f} Mbp")
+
+    prodigal_s, predicted = best_of(args.repeat, lambda: prodigal_annotate(records, mode="meta"))
+    genes = sum(len(r.features) for r in predicted)
+    print(f"pyrodigal meta (1 thread): {prodigal_s:7.2f} s  {genes} genes  {bases / prodigal_s / 1e6:.2f} Mbp/s")
+
+    if args.no_model:
+        print("gener annotator: skipped (--no-model)")
+        return 0
+    annotator, why = load_annotator(args.model, args.threads)
+    if annotator is None:
+        print(f"gener annotator: skipped ({why})")
+        return 0
+    ours_s, predicted = best_of(args.repeat, lambda: annotator_predict(annotator, records))
+    genes = sum(len([f for f in r.features if f.type == "CDS"]) for r in predicted)
+    print(f"gener {args.model} ({args.threads} threads): {ours_s:7.2f} s  {genes} genes  "
+          f"{bases / ours_s / 1e6:.2f} Mbp/s")
+    print(f"ratio gener / pyrodigal: {ours_s / prodigal_s:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""CDS annotation quality on the validation genomes: Prodigal (pyrodigal, single and meta
+mode) and gener's annotator, scored by the one evaluation harness.
+
+    python benchmarks/annotate_quality.py [--out results.md] [--model NAME | --no-model]
+        [--genomes cburnetii,phage-t4] [--keep DIR] [--threads 2]
+
+For every validation genome of data.md (never trained on: C. burnetii, M. maripaludis,
+T. kodakarensis, M. mycoides with translation table 4, phage T4), each tool predicts CDS on
+the GenBank sequences, the prediction is written as GFF3 (``--keep DIR`` keeps the files)
+and scored against the genome's validated CDS with
+:func:`gener.tasks.annotate.evaluate.evaluate_files` (what ``gener evaluate-annotation``
+runs). Tools:
+
+- ``prodigal-single``: pyrodigal trained on the genome itself (all its records, with the
+  genome's translation table), as ``prodigal`` runs by default;
+- ``prodigal-meta``: pyrodigal's metagenomic bins (``prodigal -p meta``);
+- ``gener``: the annotator model (``--model``, default the embedded "gener-annotator-tiny")
+  through ``gener.tasks.annotate.annotator.Annotator``; skipped with a message when that
+  module or the model is not available.
+
+Prints a markdown table (genome x tool x the paper's six metrics + stop recall/precision and
+gene-level exact recall, genes, seconds); ``--out X.md`` also writes it to X.md and every metric and count to X.json.
+The model card's table is generated from this. Genomes come from gener's data cache
+(``gener data fetch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from gener.data.fetch import dataset_path
+from gener.io import read_genbank, write_gff3
+from gener.tasks.annotate.evaluate import LABELS, evaluate_files, format_rate
+from gener.tasks.annotate.prodigal import prodigal_annotate
+
+VALIDATION = ("cburnetii", "mmaripaludis", "tkodakarensis", "mmycoides", "phage-t4")
+TOOLS = ("prodigal-single", "prodigal-meta", "gener")
+TABLE_METRICS = ("bp_precision", "bp_sensitivity", "start_accuracy", "end_accuracy", "boundary_accuracy",
+                 "exact_match", "stop_recall", "stop_precision", "gene_exact_recall")
+SHORT = {"bp_precision": "bp P", "bp_sensitivity": "bp S", "start_accuracy": "start", "end_accuracy": "end",
+         "boundary_accuracy": "boundary", "exact_match": "exact", "stop_recall": "stop R",
+         "stop_precision": "stop P", "gene_exact_recall": "gene exact"}
+
+
+def load_annotator(name: str, threads: int):
+    """(annotator, None) or (None, why not). Expects ``Annotator.from_pretrained(name)`` (or
+    ``Annotator(name)``) and ``annotator.annotate(records) -> AnnotatedRecords``."""
+    try:
+        from gener.tasks.annotate.annotator import Annotator
+    except ImportError as exc:
+        return None, f"gener.tasks.annotate.annotator is not available ({exc})"
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        loader = getattr(Annotator, "from_pretrained", None) or Annotator
+        return loader(name), None
+    except Exception as exc:  # not built yet, not installed, bad checkpoint
+        return None, f"cannot load annotator model {name!r}: {type(exc).__name__}: {exc}"
+
+
+def annotator_predict(annotator, records):
+    out = annotator.annotate(records)
+    return list(out.values()) if isinstance(out, dict) else list(out)
+
+
+def run_tool(tool: str, records, annotator=None):
+    table = records[0].transl_table
+    if tool == "gener":
+        return annotator_predict(annotator, records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short genomes: pyrodigal's training-size warning
+        return prodigal_annotate(records, mode=tool.split("-")[1], translation_table=table)
+
+
+def markdown(rows) -> str:
+    head = ["genome", "tool"] + [SHORT[m] for m in TABLE_METRICS] + ["genes ref / pred", "s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row["genome"], row["tool"]]
+        cells += [format_rate(row["metrics"][m], 3) for m in TABLE_METRICS]
+        cells += [f"{row['counts']['ref_genes']} / {row['counts']['pred_genes']}", f"{row['seconds']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    legend = ", ".join(f"{SHORT[m]} = {LABELS[m]}" for m in TABLE_METRICS)
+    return "\n".join(lines) + (
+        "\n\nReference: validated CDS only (pseudo and hypothetical CDS count as non-coding). "
+        f"{legend}; definitions in gener.tasks.annotate.evaluate. Pooled over each genome's records.\n"
+    )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, help="write the markdown here and the JSON next to it (.json)")
+    ap.add_argument("--model", default="gener-annotator-tiny", help="annotator model (name, dir or hub id)")
+    ap.add_argument("--no-model", action="store_true", help="Prodigal only")
+    ap.add_argument("--genomes", default=",".join(VALIDATION), help="comma-separated dataset names")
+    ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated, from {', '.join(TOOLS)}")
+    ap.add_argument("--keep", type=Path, help="keep the predicted GFF3 files in this directory")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for the annotator")
+    args = ap.parse_args(argv)
+
+    tools = [t for t in args.tools.split(",") if t]
+    unknown = set(tools) - set(TOOLS)
+    if unknown:
+        ap.error(f"unknown tools: {', '.join(sorted(unknown))}")
+    annotator = None
+    if "gener" in tools:
+        why = "--no-model given"
+        if not args.no_model:
+            annotator, why = load_annotator(args.model, args.threads)
+        if annotator is None:
+            print(f"# gener annotator skipped: {why}", file=sys.stderr)
+            tools.remove("gener")
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="gener-annotate-quality-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for genome in [g for g in args.genomes.split(",") if g]:
+        ref_path = Path(dataset_path(genome))
+        records = list(read_genbank(ref_path))
+        for tool in tools:
+            start = time.perf_counter()
+            predicted = run_tool(tool, records, annotator)
+            seconds = time.perf_counter() - start
+            gff = workdir / f"{genome}.{tool}.gff3"
+            write_gff3(gff, predicted, source=tool)
+            report = evaluate_files(gff, ref_path)
+            pooled = report.pooled
+            rows.append({"genome": genome, "tool": tool, "seconds": seconds, **pooled.to_dict(),
+                         "records": {rid: s.to_dict() for rid, s in report.records.items()}})
+            print(f"# {genome:14s} {tool:16s} {seconds:6.1f} s  exact {format_rate(pooled.exact_match, 3)}"
+                  f"  stop R {format_rate(pooled.stop_recall, 3)}", file=sys.stderr, flush=True)
+
+    text = markdown(rows)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        meta = {"python": platform.python_version(), "model": args.model if annotator else None}
+        try:
+            import pyrodigal
+
+            meta["pyrodigal"] = pyrodigal.__version__
+        except ImportError:  # pragma: no cover
+            pass
+        args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+        print(f"# wrote {args.out} and {args.out.with_suffix('.json')}", file=sys.stderr)
+    if not args.keep:
+        for f in workdir.glob("*.gff3"):
+            f.unlink()
+        workdir.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
