@@ -5,16 +5,18 @@ Input: the sequence and ``probs`` of shape ``(2, L, C)`` (track 0 = + strand, tr
 or as an oracle builds them from reference labels. ``C`` picks the scoring mode:
 
 - ``C == 2`` (the published annotator: non-coding / CDS): frame-agnostic; a base scores
-  ``log P(CDS) - log P(non-coding)`` whatever the reading frame.
-- ``C == 4`` (non-coding, codon position 1/2/3): frame-aware; a base scores
-  ``log P(its codon position in this ORF's frame) - log P(non-coding)``.
+  the log-odds of CDS, ``log P(CDS) - log P(non-coding)``, whatever the reading frame.
+- ``C == 4`` (non-coding, codon position 1/2/3): frame-aware; a base scores the log-odds
+  of its codon position in this ORF's frame, ``log P(y) - log(1 - P(y))``: coding in
+  another frame counts against it like non-coding does (scoring against non-coding only
+  would let an ORF run through a neighbouring gene of another frame for free).
 - ``C == 5`` (adds 4 = first base of the start codon): as 4, and the start codon's first
-  base scores class 4 instead of 1, so start sites carry explicit evidence.
+  base is labelled 4 instead of 1, so start sites carry explicit evidence: the term
+  ``logit P(4) - logit P(1)`` at the start.
 
-So a gene's **score** is the log-likelihood ratio (nats) of labelling its bases as that
-gene versus labelling them non-coding, per strand track: ``cscore`` (the body, codon
-positions) + ``sscore`` (the start-site term, 0 without class 4 or for a gene without a
-start). **confidence** is the mean probability the model gives to the gene's own labels,
+A gene's **score** (nats) is the sum of these log-odds over its bases: ``cscore`` (the
+body) + ``sscore`` (the start-site term; 0 without class 4 or for a gene without a start).
+**confidence** is the mean probability the model gives to the gene's own per-base labels,
 times 100 (a per-base average, unlike Prodigal's logistic of the score, which saturates at
 99.99 for nearly every gene of a few hundred bp).
 
@@ -22,8 +24,9 @@ Rules (what a reported gene is):
 
 1. An ORF starts at a start codon and ends with the first in-frame stop (included). Start
    codons: ATG, GTG and TTG, each only where the translation table allows it (Prodigal's
-   choice; Biopython's tables list rarer starts such as ATT/CTG that Prodigal ignores).
-   Stops: the table's (table 4: TAA, TAG; TGA codes Trp).
+   choice; Biopython's tables also list rare starts such as CTG/ATT that Prodigal
+   ignores; ``start_codons="table"`` takes them all, or pass a list). Stops: the table's
+   (table 4: TAA, TAG; TGA codes Trp).
 2. Minimum length 90 bp including the stop (Prodigal's MIN_GENE); 60 bp for a gene that
    runs off an edge (MIN_EDGE_GENE).
 3. Edges: an ORF with no in-frame stop before the end of the sequence ends at its last
@@ -39,20 +42,28 @@ Rules (what a reported gene is):
 5. One start per stop: the start (or edge) with the highest score; ties go to the complete
    gene, then to the longer one.
 6. Genes are chosen greedily by score (highest first, only scores above ``min_score``).
-   A gene is rejected when it overlaps an already chosen gene on the same strand by more
-   than ``max_overlap_same`` bp (60, Prodigal's MAX_SAM_OVLP) or on the opposite strand by
-   more than ``max_overlap_opposite`` bp (200, Prodigal's MAX_OPP_OVLP); a rejected gene
-   retries its next-best shorter start (the conflict is often only at the 5' end). Genes
-   in different frames of one strand may thus overlap a little, and genes on opposite
-   strands may overlap, each reported separately.
-7. ``circular=True``: genes may cross the origin. The sequence is decoded linearly first;
-   if a gene runs off an end, it is decoded again rotated to start in the longest stretch
-   without genes, and genes crossing the origin come back with two parts. ``closed=True``
-   forbids partial genes altogether (Prodigal's ``-c``).
+   A gene is rejected when it lies inside a chosen gene (or around one), or overlaps a
+   chosen gene on the same strand by more than ``max_overlap_same`` bp (60, Prodigal's
+   MAX_SAM_OVLP) or on the opposite strand by more than ``max_overlap_opposite`` bp (200,
+   Prodigal's MAX_OPP_OVLP); a rejected gene retries its next-best shorter start (the
+   conflict is often only at the 5' end). Genes in different frames of one strand may
+   thus overlap a little, and genes on opposite strands more, each reported separately.
+7. Start refinement for same-strand overlaps: one label track per strand cannot say
+   "coding in two frames", so where two chosen genes of a strand overlap (operon ATGA-style
+   overlaps: one gene in seven in E. coli) the bases shared with the other gene are scored
+   against non-coding only, and the gene takes the best start of its stop under that
+   score (see ``_refine_starts``). Without it, the oracle exact-match rate on E. coli drops
+   from 0.982 to 0.974.
+8. ``circular=True``: genes may cross the origin. The sequence is decoded linearly first;
+   if a gene runs off an end, it is decoded again rotated to start in the middle of the
+   longest stretch without genes (ends closed), and genes crossing the origin come back
+   with two parts (envelope ``0..L``, as :class:`gener.io.Feature` has it).
+   ``closed=True`` forbids partial genes altogether (Prodigal's ``-c``).
 
 All per-base work is numpy: cumulative sums of the per-base log-odds per frame and strand,
 searchsorted for the next in-frame stop, a lexsort to pick each stop's best start. Only the
-greedy selection loops in Python, over candidates with a positive score.
+greedy selection loops in Python, over the candidates with a positive score (a 4.6 Mbp
+genome decodes in about 1.5 s on one core).
 """
 
 from __future__ import annotations
@@ -109,8 +120,10 @@ def codon_sets(table: int, start_codons=None) -> tuple[tuple[str, ...], tuple[st
         raise GenerInputError(f"unknown translation table {table!r}; NCBI tables are {known}") from None
     if start_codons is None:
         starts = tuple(c for c in PRODIGAL_STARTS if c == "ATG" or c in code.start_codons)
+    elif isinstance(start_codons, str) and start_codons == "table":
+        starts = tuple(code.start_codons)
     else:
-        starts = tuple(str(c).upper() for c in start_codons)
+        starts = tuple(str(c).strip().upper() for c in start_codons)
         bad = [c for c in starts if len(c) != 3 or set(c) - set("ACGT")]
         if bad:
             raise GenerInputError(f"start codons must be three of A/C/G/T, got {bad}")
@@ -165,18 +178,16 @@ def _segments(codes: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
     return segments
 
 
-def _log_probs(track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """log P and log(1 - P), floored at EPS so that a hard 0 or 1 stays finite."""
-    prob = np.clip(track.astype(np.float32, copy=False), EPS, 1.0 - EPS)
-    return np.log(prob), np.log1p(-prob)
+def _logit(prob: np.ndarray) -> np.ndarray:
+    """log(P / (1 - P)), with P floored at EPS and capped at 1 - EPS so it stays finite."""
+    prob = np.clip(prob, EPS, 1.0 - EPS, dtype=np.float32) if prob.dtype == np.float32 else np.clip(prob, EPS, 1.0 - EPS)
+    return np.log(prob / (1.0 - prob))
 
 
 def _start_odds(track: np.ndarray) -> np.ndarray:
     """Start-site term per base (rows of a track): the log-odds of class 4 (start) minus that of class 1,
     the label the base would have inside a gene."""
-    p4 = np.clip(track[:, 4].astype(np.float64), EPS, 1.0 - EPS)
-    p1 = np.clip(track[:, 1].astype(np.float64), EPS, 1.0 - EPS)
-    return np.log(p4) - np.log1p(-p4) - np.log(p1) + np.log1p(-p1)
+    return _logit(track[:, 4].astype(np.float64)) - _logit(track[:, 1].astype(np.float64))
 
 
 @dataclass
@@ -191,20 +202,22 @@ class _Params:
     open_gaps: bool
 
 
-def _frame_cumsums(lp: np.ndarray, lq: np.ndarray) -> list[np.ndarray]:
+def _frame_cumsums(track: np.ndarray) -> list[np.ndarray]:
     """C_g[i] = sum over [0, i) of the per-base log-odds ``log P(y) - log(1 - P(y))``, where
     y is the base's label in a gene whose codons begin at positions = g (mod 3)."""
-    length, classes = lp.shape
+    length, classes = track.shape
     if classes == 2:
         c = np.zeros(length + 1)
-        np.cumsum(lp[:, 1] - lq[:, 1], out=c[1:])
+        np.cumsum(_logit(track[:, 1]), out=c[1:])
         return [c, c, c]
-    odds = lp[:, 1:4] - lq[:, 1:4]  # (L, 3): codon position 1/2/3 vs anything else
-    rows = np.arange(length)
+    odds = _logit(track[:, 1:4])  # (L, 3): codon position 1/2/3 vs anything else
+    picked = np.empty(length, dtype=odds.dtype)
     out = []
     for g in range(3):
+        for j in range(3):  # bases j, j+3, ... sit at codon position (j - g) % 3
+            picked[j::3] = odds[j::3, (j - g) % 3]
         c = np.zeros(length + 1)
-        np.cumsum(odds[rows, (rows - g) % 3], out=c[1:])
+        np.cumsum(picked, out=c[1:])
         out.append(c)
     return out
 
@@ -220,9 +233,7 @@ def _strand_candidates(codes: np.ndarray, track: np.ndarray, p: _Params):
     codon = _codon_ids(codes)
     is_start = p.start_lut[codon]
     is_stop = p.stop_lut[codon]
-    lp, lq = _log_probs(track)
-    cums = _frame_cumsums(lp, lq)
-    del lp, lq
+    cums = _frame_cumsums(track)
     has_start_class = track.shape[1] >= 5
     rows = {k: [] for k in ("begin", "end", "edge5", "open3", "group", "body", "sscore")}
     group_base = 0
@@ -291,11 +302,14 @@ class _Strand:
         self.longest = 0
 
     def max_overlap(self, s: int, e: int, limit: int) -> int:
-        """Largest overlap with one chosen interval (stops early once above ``limit``)."""
+        """Largest overlap with one chosen interval (stops early once above ``limit``);
+        a gene inside another, or around it, counts as infinite overlap."""
         best = 0
         j = bisect.bisect_left(self.starts, e) - 1
         while j >= 0 and self.starts[j] > s - self.longest:
             ov = min(e, self.ends[j]) - max(s, self.starts[j])
+            if ov > 0 and (s <= self.starts[j] and self.ends[j] <= e or self.starts[j] <= s and e <= self.ends[j]):
+                return 1 << 62
             if ov > best:
                 best = ov
                 if best > limit:
@@ -308,6 +322,12 @@ class _Strand:
         self.starts.insert(j, s)
         self.ends.insert(j, e)
         self.longest = max(self.longest, e - s)
+
+    def remove(self, s: int, e: int) -> None:
+        j = bisect.bisect_left(self.starts, s)
+        while self.ends[j] != e:
+            j += 1
+        del self.starts[j], self.ends[j]
 
 
 def _label_probability(track: np.ndarray, begin: int, end: int, with_start: bool) -> float:
@@ -327,56 +347,42 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp) ->
     length = len(codes)
     tracks = (probs[0], probs[1][::-1])  # - strand read 5'->3' on its own strand
     strand_codes = (codes, _COMPLEMENT_CODE[codes[::-1]])
-    fields = []
-    for si, strand in enumerate((1, -1)):
-        begin, end, edge5, open3, group, body, sscore = _strand_candidates(strand_codes[si], tracks[si], p)
-        fields.append((strand, begin, end, edge5, open3, group, body, sscore))
-
-    # Pool both strands: candidates sorted by (group, score desc, complete first, longer first).
-    strand_arr = np.concatenate([np.full(len(f[1]), f[0], dtype=np.int8) for f in fields])
-    begin = np.concatenate([f[1] for f in fields])
-    end = np.concatenate([f[2] for f in fields])
-    edge5 = np.concatenate([f[3] for f in fields])
-    open3 = np.concatenate([f[4] for f in fields])
-    offset = (fields[0][5].max() + 1) if len(fields[0][5]) else 0
-    group = np.concatenate([fields[0][5], fields[1][5] + offset])
-    sscore = np.concatenate([f[7] for f in fields])
-    score = np.concatenate([f[6] for f in fields]) + sscore
+    fields = [_strand_candidates(strand_codes[si], tracks[si], p) for si in range(2)]
+    # Pool both strands (si = 0: + strand, 1: - strand; coordinates stay per strand).
+    strand_index = np.concatenate([np.full(len(f[0]), si, dtype=np.int8) for si, f in enumerate(fields)])
+    begin, end, edge5, open3 = (np.concatenate([f[k] for f in fields]) for k in range(4))
+    offset = (fields[0][4].max() + 1) if len(fields[0][4]) else 0
+    group = np.concatenate([fields[0][4], fields[1][4] + offset])
+    sscore = np.concatenate([f[6] for f in fields])
+    score = np.concatenate([f[5] for f in fields]) + sscore
     if len(begin) == 0:
         return []
+    # Candidates sorted by (stop, score desc, complete before edge, longer first).
     order = np.lexsort((begin, edge5, -score, group))
     g_sorted = group[order]
     first_of_group = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
     group_end = np.r_[first_of_group[1:], len(order)]
+    pos_to_group = np.repeat(np.arange(len(first_of_group)), group_end - first_of_group)
     best = order[first_of_group]
     positive = score[best] > min_score
     heap = [(-score[b], int(i)) for i, b in zip(first_of_group[positive], best[positive])]
     heapq.heapify(heap)
-    pos_to_group = np.repeat(np.arange(len(first_of_group)), group_end - first_of_group)
 
-    chosen = {1: _Strand(), -1: _Strand()}
-    calls: list[Call] = []
+    def genome(c, b=None):
+        b = int(begin[c]) if b is None else b
+        e = int(end[c])
+        return (b, e) if strand_index[c] == 0 else (length - e, length - b)
+
+    chosen = (_Strand(), _Strand())
+    selected: dict[int, int] = {}  # group -> candidate (row of the pooled arrays)
     while heap:
         _, i = heapq.heappop(heap)
         c = order[i]
-        strand = int(strand_arr[c])
-        b, e = int(begin[c]), int(end[c])
-        gs, ge = (b, e) if strand == 1 else (length - e, length - b)
-        same = chosen[strand].max_overlap(gs, ge, max_same)
-        opp = chosen[-strand].max_overlap(gs, ge, max_opp) if same <= max_same else 0
-        if same <= max_same and opp <= max_opp:
-            chosen[strand].add(gs, ge)
-            track = tracks[0 if strand == 1 else 1]
-            conf = _label_probability(track, b, e, not edge5[c])
-            start_type = "Edge" if edge5[c] else p.start_names[_codon_key(strand_codes[0 if strand == 1 else 1], b)]
-            five, three = bool(edge5[c]), bool(open3[c])
-            calls.append(Call(
-                start=gs, end=ge, strand=strand,
-                partial_start=five if strand == 1 else three,
-                partial_end=three if strand == 1 else five,
-                start_type=start_type, score=float(score[c]), cscore=float(score[c] - sscore[c]),
-                sscore=float(sscore[c]), confidence=100.0 * conf,
-            ))
+        si = int(strand_index[c])
+        gs, ge = genome(c)
+        if _fits(chosen, si, gs, ge, max_same, max_opp):
+            chosen[si].add(gs, ge)
+            selected[int(pos_to_group[i])] = int(c)
             continue
         # Rejected: retry the best remaining start of the same stop that is shorter.
         gi = pos_to_group[i]
@@ -384,11 +390,100 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp) ->
             cj = order[j]
             if score[cj] <= min_score:
                 break
-            if begin[cj] > b:
+            if begin[cj] > begin[c]:
                 heapq.heappush(heap, (-score[cj], int(j)))
                 break
-    calls.sort(key=lambda k: (k.start, k.end, k.strand))
+
+    adjusted = {c: float(score[c]) for c in selected.values()}
+    if tracks[0].shape[1] >= 4 and selected:
+        _refine_starts(selected, adjusted, order, first_of_group, group_end, strand_index, begin, end, edge5,
+                       score, tracks, chosen, length, max_same, max_opp, genome)
+
+    calls: list[Call] = []
+    for c in selected.values():
+        si = int(strand_index[c])
+        strand = 1 if si == 0 else -1
+        b, e = int(begin[c]), int(end[c])
+        gs, ge = genome(c)
+        conf = _label_probability(tracks[si], b, e, not edge5[c])
+        start_type = "Edge" if edge5[c] else p.start_names[_codon_key(strand_codes[si], b)]
+        five, three = bool(edge5[c]), bool(open3[c])
+        total = adjusted[c]
+        calls.append(Call(
+            start=gs, end=ge, strand=strand,
+            partial_start=five if strand == 1 else three,
+            partial_end=three if strand == 1 else five,
+            start_type=start_type, score=total, cscore=total - float(sscore[c]),
+            sscore=float(sscore[c]), confidence=100.0 * conf,
+        ))
+    calls.sort(key=lambda k: (k.start, k.end, -k.strand))
     return calls
+
+
+def _fits(chosen, si, gs, ge, max_same, max_opp) -> bool:
+    if chosen[si].max_overlap(gs, ge, max_same) > max_same:
+        return False
+    return chosen[1 - si].max_overlap(gs, ge, max_opp) <= max_opp
+
+
+def _refine_starts(selected, adjusted, order, first_of_group, group_end, strand_index, begin, end, edge5,
+                   score, tracks, chosen, length, max_same, max_opp, genome) -> None:
+    """Second look at the start of each chosen gene that shares bases with another chosen
+    gene of its strand.
+
+    One label track per strand cannot say "coding in two frames": where two genes of a
+    strand overlap (ATGA-style operon overlaps, about one gene in seven in E. coli) the
+    labels, and so the model, follow one of them, and the other gene's bases there look
+    like the wrong frame. Bases covered by another chosen gene of the same strand are
+    therefore scored as "this frame vs non-coding" (other-frame coding is not held against
+    them), minus a hair per base so that the smaller overlap wins a tie, and each such gene
+    takes the best start of its stop under that score that still fits the overlap limits.
+    """
+    forgive_tax = 1e-3
+    for si in range(2):
+        mine = [(g, c) for g, c in selected.items() if strand_index[c] == si]
+        if len(mine) < 2:
+            continue
+        track = tracks[si]
+        cover = np.zeros(length + 1, dtype=np.int32)
+        for _, c in mine:
+            cover[begin[c]] += 1
+            cover[end[c]] -= 1
+        cover = np.cumsum(cover)
+        for g, c in mine:
+            rows = order[first_of_group[g] : group_end[g]]
+            b0, e = int(begin[c]), int(end[c])
+            lo = int(begin[rows].min())
+            own = (np.arange(lo, e) >= b0).astype(np.int32)
+            others = cover[lo:e] - own > 0
+            if not others.any():
+                continue
+            cls = 1 + (np.arange(lo, e) - b0) % 3
+            block = track[lo:e]
+            p_pos = np.clip(block[np.arange(e - lo), cls].astype(np.float64), EPS, 1 - EPS)
+            p_nc = np.clip(block[:, 0].astype(np.float64), EPS, 1 - EPS)
+            bonus = np.where(others, np.log1p(-p_pos) - np.log(p_nc) - forgive_tax, 0.0)
+            cum = np.concatenate(([0.0], np.cumsum(bonus)))
+            adj = score[rows] + cum[e - lo] - cum[begin[rows] - lo]
+            # best adjusted; ties to the shorter gene (larger begin)
+            pick = np.lexsort((-begin[rows], -adj))[0]
+            new = int(rows[pick])
+            if new == c:
+                adjusted[c] = float(adj[pick])
+                continue
+            old_gs, old_ge = genome(c)
+            chosen[si].remove(old_gs, old_ge)
+            gs, ge = genome(new)
+            if _fits(chosen, si, gs, ge, max_same, max_opp):
+                chosen[si].add(gs, ge)
+                selected[g] = new
+                adjusted.pop(c, None)
+                adjusted[new] = float(adj[pick])
+                cover[begin[new] : b0] += 1
+                cover[b0 : begin[new]] -= 1
+            else:
+                chosen[si].add(old_gs, old_ge)
+                adjusted[c] = float(adj[rows == c][0])
 
 
 def _codon_key(codes: np.ndarray, pos: int) -> int:
@@ -437,7 +532,9 @@ def decode(
     rotated = np.concatenate((codes[shift:], codes[:shift]))
     rprobs = np.concatenate((probs[:, shift:], probs[:, :shift]), axis=1)
     params.open_ends = False
-    return [_unrotate(c, shift, length) for c in _decode_linear(rotated, rprobs, params, **kw)]
+    calls = [_unrotate(c, shift, length) for c in _decode_linear(rotated, rprobs, params, **kw)]
+    calls.sort(key=lambda k: (k.start, k.end, -k.strand))
+    return calls
 
 
 def _rotation_point(calls: list[Call], length: int) -> int:

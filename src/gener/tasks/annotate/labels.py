@@ -90,16 +90,21 @@ def cds_labels(record: AnnotatedRecord, *, training: bool = True) -> np.ndarray:
     if training:
         for f in unvalidated:
             _paint(labels[0 if f.strand != -1 else 1], f, lambda _o, n: np.full(n, IGNORE, np.int16))
-    for f in validated:
-        if f.strand == 0:
-            continue
+    stranded = [f for f in validated if f.strand != 0]
+    for f in stranded:
         phase0 = _codon_phase_start(f)
-        track = labels[0 if f.strand == 1 else 1]
-        _paint(track, f, lambda o, n, p=phase0: (1 + (np.arange(o, o + n) - p) % 3).astype(np.int16))
-        if phase0 == 0 and not f.five_prime_partial:
+        _paint(labels[_track(f)], f, lambda o, n, p=phase0: (1 + (np.arange(o, o + n) - p) % 3).astype(np.int16))
+    # Starts in a second pass: in ATGA-style overlaps the upstream gene's stop codon would
+    # otherwise paint over the start, on one strand only (file order decides).
+    for f in stranded:
+        if _codon_phase_start(f) == 0 and not f.five_prime_partial:
             first_start, first_end = f.parts[0]
-            track[first_start if f.strand == 1 else first_end - 1] = START
+            labels[_track(f), first_start if f.strand == 1 else first_end - 1] = START
     return labels
+
+
+def _track(feature: Feature) -> int:
+    return 0 if feature.strand == 1 else 1
 
 
 def strand_mask(labels: np.ndarray) -> np.ndarray:

@@ -1,0 +1,185 @@
+"""Per-base, per-strand class probabilities of whole sequences from a GENERanno
+token-classification model.
+
+The published pipeline (shared/docs/compat.md): windows of ``window`` bp overlapping by
+``overlap`` bp, the last window aligned to the sequence end, softmax probabilities averaged
+where windows overlap. ``weighting="taper"`` instead cross-fades linearly across each
+overlap, so a base is predicted mostly by the window in which it sits farther from an edge
+(where the model sees context on both sides); ``"uniform"`` is the published average.
+
+A sequence shorter than a window is one window of its own length. Windows of several
+sequences share batches (padded, with an attention mask), so thousands of short contigs
+run as fast as one genome. Ambiguous bases go through the tokenizer's own ids (every IUPAC
+letter has one). Stitching is numpy, one slice-add per window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from gener.errors import GenerInputError
+
+PAD_ID = 3
+WEIGHTINGS = ("uniform", "taper")
+TOKENS_PER_BATCH = 32768  # default batch = this many tokens' worth of windows
+
+
+def default_overlap(window: int) -> int:
+    """Half a window for small windows (overlap bought +5.8 points of exact match for the
+    small annotator, annotation-notes.md), at most the published 512 bp."""
+    return min(window // 2, 512)
+
+
+def default_batch_size(window: int) -> int:
+    return max(1, TOKENS_PER_BATCH // max(1, window))
+
+
+def window_starts(length: int, window: int, overlap: int) -> np.ndarray:
+    """Window start positions: every ``window - overlap`` bp, the last one aligned to the end."""
+    if window < 1:
+        raise GenerInputError(f"window must be at least 1 bp, got {window}")
+    if not 0 <= overlap < window:
+        raise GenerInputError(f"overlap must be at least 0 and smaller than the window ({window} bp), got {overlap}")
+    if length <= window:
+        return np.zeros(1, dtype=np.int64)
+    stride = window - overlap
+    starts = np.arange(0, length - window + 1, stride, dtype=np.int64)
+    if starts[-1] + window < length:
+        starts = np.append(starts, length - window)
+    return starts
+
+
+def window_weights(width: int, overlap: int, weighting: str) -> np.ndarray:
+    if weighting == "uniform" or overlap == 0:
+        return np.ones(width, dtype=np.float32)
+    if weighting != "taper":
+        raise GenerInputError(f"unknown weighting {weighting!r}; choose one of {', '.join(WEIGHTINGS)}")
+    i = np.arange(width, dtype=np.float32) + 0.5
+    return np.minimum(1.0, np.minimum(i, width - i) / overlap).astype(np.float32)
+
+
+def model_labels(model) -> int:
+    """Classes per strand head, checking the head is one we can read."""
+    config = model.config
+    if getattr(config, "k", 1) != 1:
+        raise GenerInputError(
+            f"this token-classification head predicts {config.k} nucleotides per token; "
+            "gener annotates with single-nucleotide heads (k = 1)"
+        )
+    heads = getattr(config, "num_prediction_heads", 1)
+    if heads != 2:
+        raise GenerInputError(f"a CDS annotator needs two strand heads, this model has {heads}")
+    return int(config.num_labels)
+
+
+def _device_of(model) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # pragma: no cover
+        return torch.device("cpu")
+
+
+def predict_proba_many(
+    model,
+    sequences: Sequence[str],
+    *,
+    tokenizer=None,
+    window: int = 512,
+    overlap: int | None = None,
+    batch_size: int | None = None,
+    weighting: str = "uniform",
+    circular: Sequence[bool] | bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[np.ndarray]:
+    """``(2, L, num_labels)`` float32 probabilities for each sequence (track 0 = + strand,
+    track 1 = - strand, genome coordinates).
+
+    ``circular`` (per sequence or for all): the window context wraps around the origin, so
+    bases near the ends are predicted with their real neighbours. ``progress(index, bases)``
+    is called with a sequence's index and the number of its bases newly predicted.
+    """
+    from gener.tokenization import NucleotideTokenizer
+
+    tokenizer = tokenizer or NucleotideTokenizer()
+    overlap = default_overlap(window) if overlap is None else int(overlap)
+    window_starts(window + 1, window, overlap)  # validates window / overlap
+    if weighting not in WEIGHTINGS:
+        raise GenerInputError(f"unknown weighting {weighting!r}; choose one of {', '.join(WEIGHTINGS)}")
+    batch_size = default_batch_size(window) if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise GenerInputError(f"batch size must be at least 1, got {batch_size}")
+    num_labels = model_labels(model)
+    if isinstance(circular, bool):
+        circular = [circular] * len(sequences)
+
+    # Token ids per sequence (circular ones padded with wrapped flanks), and the windows.
+    inputs, flanks, jobs = [], [], []  # jobs: (sequence index, start, width)
+    for index, (seq, circ) in enumerate(zip(sequences, circular)):
+        ids = tokenizer.encode_bulk(seq, add_bos=False, add_eos=False).astype(np.int64)
+        if len(ids) != len(seq):
+            raise ValueError("the tokenizer must give one id per nucleotide")
+        flank = min(overlap or window // 4, len(ids)) if circ and len(ids) else 0
+        if flank:
+            ids = np.concatenate((ids[-flank:], ids, ids[:flank]))
+        inputs.append(ids)
+        flanks.append(flank)
+        if len(ids):
+            width = min(window, len(ids))
+            jobs.extend((index, int(s), width) for s in window_starts(len(ids), window, overlap))
+    sums = [np.zeros((2, len(ids), num_labels), dtype=np.float32) for ids in inputs]
+    weights = [np.zeros(len(ids), dtype=np.float32) for ids in inputs]
+    # Windows of equal width batch without padding: sort by width (stable, so a long
+    # sequence's windows stay together and its progress is monotone).
+    jobs.sort(key=lambda j: -j[2])
+    device = _device_of(model)
+    done_per_sequence = [0] * len(inputs)
+    with torch.inference_mode():
+        for b in range(0, len(jobs), batch_size):
+            batch = jobs[b : b + batch_size]
+            longest = max(w for _, _, w in batch)
+            ids = np.full((len(batch), longest), PAD_ID, dtype=np.int64)
+            mask = np.zeros((len(batch), longest), dtype=np.int64)
+            for row, (index, start, width) in enumerate(batch):
+                ids[row, :width] = inputs[index][start : start + width]
+                mask[row, :width] = 1
+            kwargs = {"input_ids": torch.from_numpy(ids).to(device)}
+            if not mask.all():
+                kwargs["attention_mask"] = torch.from_numpy(mask).to(device)
+            logits = model(**kwargs).logits  # (batch, width, 2, labels)
+            if logits.shape[1] != longest or logits.shape[2] != 2:
+                raise ValueError(f"unexpected logits shape {tuple(logits.shape)} for {longest} input tokens")
+            probs = torch.softmax(logits.float(), dim=-1).permute(0, 2, 1, 3).cpu().numpy()  # (batch, 2, width, labels)
+            for row, (index, start, width) in enumerate(batch):
+                w = window_weights(width, overlap, weighting)
+                sums[index][:, start : start + width] += probs[row, :, :width] * w[None, :, None]
+                weights[index][start : start + width] += w
+            if progress is not None:
+                gains: dict[int, int] = {}
+                for index, start, width in batch:
+                    gain = _new_bases(done_per_sequence, index, start, width, flanks[index], len(inputs[index]))
+                    gains[index] = gains.get(index, 0) + gain
+                for index, gain in gains.items():
+                    if gain:
+                        progress(index, gain)
+    out = []
+    for total, weight, flank in zip(sums, weights, flanks):
+        total /= np.maximum(weight, 1e-12)[None, :, None]
+        out.append(total[:, flank : total.shape[1] - flank] if flank else total)
+    return out
+
+
+def _new_bases(done: list[int], index: int, start: int, width: int, flank: int, length: int) -> int:
+    """Bases of the original sequence newly covered (windows of a sequence run in order)."""
+    end = min(start + width, length - flank) - flank
+    gain = max(0, end - done[index])
+    done[index] = max(done[index], end)
+    return gain
+
+
+def predict_proba(model, sequence: str, **kwargs) -> np.ndarray:
+    """``(2, L, num_labels)`` probabilities of one sequence; see :func:`predict_proba_many`."""
+    circular = kwargs.pop("circular", False)
+    return predict_proba_many(model, [sequence], circular=[circular], **kwargs)[0]
