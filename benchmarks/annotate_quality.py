@@ -50,31 +50,25 @@ SHORT = {"bp_precision": "bp P", "bp_sensitivity": "bp S", "start_accuracy": "st
 
 
 def load_annotator(name: str, threads: int):
-    """(annotator, None) or (None, why not). Expects ``Annotator.from_pretrained(name)`` (or
-    ``Annotator(name)``) and ``annotator.annotate(records) -> AnnotatedRecords``."""
-    try:
-        from gener.tasks.annotate.annotator import Annotator
-    except ImportError as exc:
-        return None, f"gener.tasks.annotate.annotator is not available ({exc})"
-    try:
-        import torch
+    """(annotator, None) or (None, why not)."""
+    import torch
 
-        torch.set_num_threads(threads)
-        loader = getattr(Annotator, "from_pretrained", None) or Annotator
-        return loader(name), None
+    from gener.tasks.annotate.annotator import Annotator
+
+    torch.set_num_threads(threads)
+    try:
+        return Annotator(name), None
     except Exception as exc:  # not built yet, not installed, bad checkpoint
         return None, f"cannot load annotator model {name!r}: {type(exc).__name__}: {exc}"
-
-
-def annotator_predict(annotator, records):
-    out = annotator.annotate(records)
-    return list(out.values()) if isinstance(out, dict) else list(out)
 
 
 def run_tool(tool: str, records, annotator=None):
     table = records[0].transl_table
     if tool == "gener":
-        return annotator_predict(annotator, records)
+        from gener.tasks.annotate.annotator import to_record
+
+        annotator.table = table  # the genome's code, as Prodigal is given it
+        return [to_record(*result) for result in annotator.annotate_records(records)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short genomes: pyrodigal's training-size warning
         return prodigal_annotate(records, mode=tool.split("-")[1], translation_table=table)

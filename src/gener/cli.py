@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-data_app = typer.Typer(help="Reference genomes and labelled sets: fetch, list.", no_args_is_help=True)
+data_app = typer.Typer(help="Reference genomes and labelled sets: fetch, list; gene regions: regions, stats, tokenize.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 finetune_app = typer.Typer(help="Fine-tune a model for one job: annotator, ...", no_args_is_help=True)
 app.add_typer(finetune_app, name="finetune")
@@ -127,6 +127,95 @@ def data_list(
     from gener.data import fetch as fetch_mod
 
     fetch_mod.print_listing(dest=dest, console=console)
+
+
+@data_app.command("regions")
+@_friendly_errors
+def data_regions(
+    inputs: list[str] = typer.Argument(..., help="GenBank or GFF3 files (plain or compressed), directories, or cached dataset names; FASTA too with --whole."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output parquet (written in row groups, renamed into place at the end)."),
+    group: Optional[str] = typer.Option(None, "--group", help="Taxonomic group for every input (bacteria, archaea, fungi, ... or a token such as <bct>); default: from each file's lineage."),
+    flank: int = typer.Option(0, "--flank", help="Bases added on each side of a gene (clipped at the ends of linear records)."),
+    whole: bool = typer.Option(False, "--whole", help="Emit whole sequences in chunks instead of genes (the papers' scheme 2)."),
+    chunk: int = typer.Option(98_304, "--chunk", help="Chunk length in bp for --whole."),
+    min_length: int = typer.Option(0, "--min-length", help="Drop genes (with --whole: chunks) shorter than this, flanks not counted."),
+    fasta: Optional[list[Path]] = typer.Option(None, "--fasta", help="Sequences for GFF3 input without ##FASTA (repeatable)."),
+):
+    """Extract gene regions (every gene with its type, coordinates, strand, group and sequence
+    in transcribed orientation) from annotated genomes into a parquet table."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from gener.data.regions import curate_regions
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} bp"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("reading", total=None)
+        summary = curate_regions(
+            inputs, out, group=group, flank=flank, whole=whole, chunk=chunk, min_length=min_length, fasta=fasta,
+            progress=lambda record, bases: bar.update(task, advance=bases, description=escape(record)),
+        )
+    for source in summary.unlabelled:
+        err_console.print(f"[yellow]warning:[/] {escape(source)}: no lineage in the file; group 'unknown' (use --group)")
+    rate = summary.input_bases / max(summary.seconds, 1e-9) / 1e6
+    console.print(
+        f"[green]{summary.regions:,} {'chunks' if whole else 'regions'}[/], {summary.bases:,} bp from "
+        f"{summary.records:,} record(s) ({summary.input_bases:,} bp) in {summary.seconds:.1f} s "
+        f"({rate:.1f} Mbp/s) -> {escape(str(out))}"
+    )
+
+
+@data_app.command("stats")
+@_friendly_errors
+def data_stats(
+    regions: Path = typer.Argument(..., help="A parquet written by `gener data regions`."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Directory for groups.csv/.md and gene_types.csv/.md."),
+):
+    """Regions and nucleotides per taxonomic group and per gene type (the papers' corpus tables)."""
+    from gener.data.genes import GROUP_TOKENS
+    from gener.data.stats import region_stats, save_stats
+
+    tables = region_stats(regions)
+    for table in tables:
+        view = Table(title=table.title)
+        for i, col in enumerate(table.columns):
+            view.add_column(col, justify="left" if i == 0 else "right", no_wrap=i == 0)
+        for label, n, pn, bp, pbp, mean in table.rows:
+            if label == "total":
+                view.add_section()
+            shown = f"{label} {GROUP_TOKENS[label]}" if label in GROUP_TOKENS else label
+            view.add_row(escape(shown), f"{n:,}", f"{pn:.2f}", f"{bp:,}", f"{pbp:.2f}", f"{mean:,.0f}")
+        console.print(view)
+    if out is not None:
+        for path in save_stats(tables, out):
+            console.print(f"[green]saved[/] {escape(str(path))}")
+
+
+@data_app.command("tokenize")
+@_friendly_errors
+def data_tokenize(
+    regions: Path = typer.Argument(..., help="A parquet written by `gener data regions`."),
+    tokenizer: str = typer.Option("kmer", "--tokenizer", help="kmer (GENERator, 6-mers) or nucleotide (GENERanno)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Shard directory (created; must be empty or hold old shards with --force)."),
+    shard_tokens: int = typer.Option(100_000_000, "--shard-tokens", help="Tokens per shard file, at most (documents are never split)."),
+    force: bool = typer.Option(False, "--force", help="Replace the shards already in OUT."),
+):
+    """Write memory-mapped pre-training shards (nucleotides + document index, read as packed
+    token windows by gener.data.shards.ShardDataset), streaming the parquet in batches."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from gener.data.shards import write_shards
+
+    columns = (SpinnerColumn(), TextColumn("writing shards"), TextColumn("{task.completed:,.0f} bp"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("tokenize", total=None)
+        summary = write_shards(regions, out, tokenizer=tokenizer, shard_tokens=shard_tokens, force=force,
+                               progress=lambda bases: bar.update(task, advance=bases))
+    seconds = max(summary.seconds, 1e-9)
+    console.print(
+        f"[green]{summary.documents:,} documents[/], {summary.bases:,} bp, {summary.tokens:,} tokens "
+        f"({tokenizer}) in {summary.shards} shard(s), {summary.seconds:.2f} s: "
+        f"{summary.bases / seconds / 1e6:.1f} Mbp/s, {summary.tokens / seconds / 1e6:.2f} M tokens/s -> {escape(str(out))}"
+    )
 
 
 @finetune_app.command("annotator")
