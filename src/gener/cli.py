@@ -243,6 +243,56 @@ def finetune_annotator_cmd(
     console.print(f"[green]saved[/] {final}")
 
 
+def _parse_overrides(items: Optional[list[str]]) -> dict:
+    import json
+
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise GenerInputError(f"--set {item!r}: expected KEY=VALUE (e.g. num_hidden_layers=2)")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+@app.command("pretrain")
+@_friendly_errors
+def pretrain_cmd(
+    preset: str = typer.Option(..., "--preset", help="Architecture to train from scratch (gener models): generator-* (causal 6-mer) or generanno-* (masked nucleotide)."),
+    data: Path = typer.Option(..., "--data", help="Shard directory from `gener data tokenize` (kmer for generator, nucleotide for generanno)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: checkpoint-*/, loss.csv, loss.png, pretrain.json, final/."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Tokens per window (default: the preset's context, 16,384 / 8,192)."),
+    tokens_per_step: int = typer.Option(2_097_152, "--tokens-per-step", help="Target tokens per optimizer step, reached by gradient accumulation (paper: 2M)."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Windows per device per micro-batch."),
+    lr: float = typer.Option(4e-4, "--lr", help="Peak learning rate (linear warm-up, then cosine to 10%)."),
+    warmup: int = typer.Option(2000, "--warmup", help="Warm-up steps."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimizer steps (instead of --epochs)."),
+    epochs: Optional[float] = typer.Option(None, "--epochs", help="Passes over the data (default 6, the paper's)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue exactly from the last checkpoint in OUT."),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON of extra TrainingArguments, e.g. configs/fsdp.yaml."),
+    save_steps: int = typer.Option(1000, "--save-steps", help="Checkpoint every N optimizer steps."),
+    log_steps: int = typer.Option(10, "--log-steps", help="Log the loss every N optimizer steps."),
+    seed: int = typer.Option(0, "--seed", help="Seed for weights, window order, offsets and masks."),
+    workers: int = typer.Option(0, "--workers", help="DataLoader worker processes."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
+):
+    """Pre-train a preset from scratch on token shards (paper recipe; runs under torchrun)."""
+    from gener.training.pretrain import is_main_process, pretrain
+
+    result = pretrain(
+        preset, data, out, seq_len=seq_len, tokens_per_step=tokens_per_step, batch_size=batch_size,
+        learning_rate=lr, warmup_steps=warmup, steps=steps, epochs=epochs, resume=resume, config=config,
+        save_steps=save_steps, logging_steps=log_steps, seed=seed, num_workers=workers,
+        model_overrides=_parse_overrides(set_), log=lambda text: console.print(escape(text)),
+    )
+    if is_main_process():
+        console.print(f"[green]saved[/] {escape(str(result.final))}; loss log {escape(str(result.loss_log))}"
+                      + (f", plot {escape(str(result.loss_plot))}" if result.loss_plot else ""))
+
+
 @app.command("evaluate-annotation")
 @_friendly_errors
 def evaluate_annotation_cmd(

@@ -1,0 +1,521 @@
+"""Pre-train GENERator (causal 6-mer LM) or GENERanno (masked single-nucleotide LM) from shards.
+
+The paper's recipe (shared/docs/compat.md) on the HF Trainer, so that ``torchrun`` with DDP
+or FSDP (``--config configs/fsdp.yaml``) runs the same command unchanged:
+
+- data: packed windows of :class:`gener.data.shards.ShardDataset`; for 6-mer models a fresh
+  start offset 0..5 per window per epoch (the epoch reaches the dataset through
+  :class:`SetEpochCallback`, as accelerate does not forward it to a map-style dataset);
+- objective by family: causal LM for ``generator-*``; for ``generanno-*`` masked LM with
+  :class:`MaskedNucleotideCollator` (15% of A/C/G/T positions; 80% ``<mask>`` / 10% another
+  base / 10% unchanged; N, other IUPAC codes and specials never chosen);
+- tokens per step: a target that gradient accumulation reaches,
+  ``accum = ceil(target / (batch * seq_len * world_size))`` (paper: 2M = 128 x 16,384);
+- AdamW (0.9, 0.95), weight decay 0.1, linear warm-up then cosine to 10% of peak, gradient
+  clipping 1.0; bf16 where the GPU supports it (fp32 on CPU), SDPA attention;
+- checkpoints every ``save_steps`` and exact resume: window ``i`` of epoch ``e`` is a pure
+  function of (seed, e, i), masking too (seeded per window, not from a global RNG), the
+  sampler order comes from accelerate's seedable sampler, so a resumed run logs the same
+  losses as an uninterrupted one; ``RUN/loss.csv`` (truncated to the checkpoint on resume)
+  and ``RUN/loss.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainerCallback, TrainerState, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from gener.data.shards import ShardDataset
+from gener.errors import GenerInputError
+from gener.modeling import presets
+
+PAPER_TOKENS_PER_STEP = 128 * 16384  # 2,097,152
+IGNORE = -100
+LOSS_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm", "tokens")
+
+
+class KeyedWindows(torch.utils.data.Dataset):
+    """A :class:`ShardDataset` whose items also carry ``sample_key`` = (seed, epoch, index), so
+    the collator can draw each window's masking from its own seeded generator: the same
+    masks after a resume, in any DataLoader worker and on any number of processes."""
+
+    def __init__(self, windows: ShardDataset):
+        self.windows = windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.windows.set_epoch(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return self.windows.epoch
+
+    def __getitem__(self, index: int) -> dict:
+        w = self.windows
+        return {"input_ids": w[index]["input_ids"],
+                "sample_key": torch.tensor([w.seed, w.epoch, int(index)], dtype=torch.long)}
+
+
+def _stack(features) -> tuple[torch.Tensor, list]:
+    ids = torch.stack([torch.as_tensor(f["input_ids"]) for f in features]).long()
+    keys = [tuple(int(x) for x in f["sample_key"]) if "sample_key" in f else None for f in features]
+    return ids, keys
+
+
+class CausalCollator:
+    """Packed windows as they are: ``labels = input_ids`` (the model shifts them)."""
+
+    def __call__(self, features) -> dict:
+        ids, _ = _stack(features)
+        return {"input_ids": ids, "labels": ids.clone()}
+
+
+class MaskedNucleotideCollator:
+    """BERT-style masking for GENERanno over single-nucleotide ids.
+
+    Of the A/C/G/T positions, each is chosen with ``probability`` (15%); a chosen one becomes
+    ``<mask>`` (80%), another base drawn uniformly from the three others (10%), or stays
+    (10%); ``labels`` hold the original id there and -100 everywhere else. N, the other IUPAC
+    codes and every special token (``<s>``, ``</s>``, ``<pad>``, ...) are never chosen, so
+    the model is never asked to predict them. Each window's draws come from a generator
+    seeded by its ``sample_key`` when it has one (exact resume), else from ``seed`` and a
+    call counter.
+    """
+
+    def __init__(self, tokenizer, probability: float = 0.15, mask_rate: float = 0.8, random_rate: float = 0.1,
+                 seed: int = 0):
+        if not 0 <= probability <= 1 or mask_rate < 0 or random_rate < 0 or mask_rate + random_rate > 1:
+            raise ValueError("need 0 <= probability <= 1 and mask_rate + random_rate <= 1")
+        self.bases = np.array([tokenizer.convert_tokens_to_ids(b) for b in "ACGT"], dtype=np.int64)
+        self.mask_id = int(tokenizer.mask_token_id)
+        self.probability, self.mask_rate, self.random_rate = probability, mask_rate, random_rate
+        self.seed, self._calls = int(seed), 0
+        self._base_index = np.full(int(max(self.bases.max(), self.mask_id)) + 1, -1, dtype=np.int64)
+        self._base_index[self.bases] = np.arange(4)
+
+    def __call__(self, features) -> dict:
+        ids, keys = _stack(features)
+        inputs, labels = ids.numpy().copy(), np.full(ids.shape, IGNORE, dtype=np.int64)
+        self._calls += 1
+        for row, key in enumerate(keys):
+            rng = np.random.default_rng(key if key is not None else (self.seed, 1 << 40, self._calls, row))
+            self._mask_row(inputs[row], labels[row], rng)
+        return {"input_ids": torch.from_numpy(inputs), "labels": torch.from_numpy(labels)}
+
+    def _mask_row(self, x: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> None:
+        n = len(x)
+        chosen_u, kind_u, shift = rng.random(n), rng.random(n), rng.integers(1, 4, n)
+        base = np.where(x < len(self._base_index), self._base_index[np.minimum(x, len(self._base_index) - 1)], -1)
+        chosen = (base >= 0) & (chosen_u < self.probability)
+        labels[chosen] = x[chosen]
+        to_mask = chosen & (kind_u < self.mask_rate)
+        to_random = chosen & (kind_u >= self.mask_rate) & (kind_u < self.mask_rate + self.random_rate)
+        x[to_random] = self.bases[(base[to_random] + shift[to_random]) % 4]  # never the original base
+        x[to_mask] = self.mask_id
+
+
+def _masked_lm_loss(outputs, labels, num_items_in_batch=None):
+    """Sum of the chosen positions' cross-entropy over the number of chosen positions in the
+    whole optimizer step (all micro-batches, all processes): a token-level mean that gradient
+    accumulation does not distort."""
+    logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+    total = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), labels.reshape(-1).to(logits.device),
+                                              ignore_index=IGNORE, reduction="sum")
+    if num_items_in_batch is None:
+        num_items_in_batch = labels.ne(IGNORE).sum()
+    if torch.is_tensor(num_items_in_batch):
+        num_items_in_batch = num_items_in_batch.to(total.device).clamp(min=1)
+    else:
+        num_items_in_batch = max(int(num_items_in_batch), 1)
+    return total / num_items_in_batch
+
+
+class SetEpochCallback(TrainerCallback):
+    """Tells the dataset the epoch at each epoch start (fresh 6-mer offsets, fresh masks)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        # state.epoch is the float epoch reached so far: whole at an epoch boundary, and on a
+        # mid-epoch resume e.g. 2.5 while the loop re-enters epoch 2.
+        self.dataset.set_epoch(math.floor((state.epoch or 0) + 1e-6))
+
+
+class LossLogCallback(TrainerCallback):
+    """Appends every logged loss to ``RUN/loss.csv`` and plots ``RUN/loss.png`` at the end.
+    On resume, rows past the checkpoint's step are dropped first, so the log reads as one
+    uninterrupted run."""
+
+    def __init__(self, run_dir: Path, tokens_per_step: int):
+        self.path = Path(run_dir) / "loss.csv"
+        self.last_step = 0
+        self.tokens_per_step = tokens_per_step
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        rows = [r for r in read_loss_log(self.path) if r["step"] <= state.global_step] if self.path.exists() else []
+        self.last_step = rows[-1]["step"] if rows else 0
+        with open(self.path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(LOSS_COLUMNS)
+            for r in rows:
+                writer.writerow([_fmt(r[c]) for c in LOSS_COLUMNS])
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs or state.global_step <= self.last_step:
+            return  # (a run resumed at its last step logs that step once more)
+        self.last_step = state.global_step
+        row = [state.global_step, state.epoch, logs["loss"], logs.get("learning_rate"), logs.get("grad_norm"),
+               state.global_step * self.tokens_per_step]
+        with open(self.path, "a", newline="") as fh:
+            csv.writer(fh).writerow([_fmt(v) for v in row])
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and self.path.exists():
+            plot_loss(self.path, self.path.with_suffix(".png"))
+
+
+def _fmt(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return repr(float(value)) if isinstance(value, float) else value
+
+
+def read_loss_log(path) -> list[dict]:
+    """``loss.csv`` as a list of dicts (step and tokens int, the rest float or None)."""
+    out = []
+    with open(path, newline="") as fh:
+        for r in csv.DictReader(fh):
+            out.append({k: (int(float(v)) if k in ("step", "tokens") else float(v)) if v != "" else None
+                        for k, v in r.items()})
+    return out
+
+
+def plot_loss(csv_path, png_path) -> Path | None:
+    """Training loss (and learning rate) against step, as a PNG (Agg backend, no display)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - matplotlib is a dependency, but plotting is optional
+        return None
+    rows = read_loss_log(csv_path)
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot([r["step"] for r in rows], [r["loss"] for r in rows], color="tab:blue", lw=1)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss", color="tab:blue")
+    lr = [(r["step"], r["learning_rate"]) for r in rows if r["learning_rate"] is not None]
+    if lr:
+        twin = ax.twinx()
+        twin.plot(*zip(*lr), color="tab:gray", lw=0.8, ls="--")
+        twin.set_ylabel("learning rate", color="tab:gray")
+    ax.set_title(Path(csv_path).parent.name)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=120)
+    plt.close(fig)
+    return Path(png_path)
+
+
+def load_training_config(path) -> dict:
+    """Extra TrainingArguments from a YAML or JSON file (e.g. configs/fsdp.yaml)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GenerInputError(f"cannot read config ({exc.strerror})", path=path) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+            data = yaml.safe_load(text)
+    except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError
+        raise GenerInputError(f"not a valid config file ({type(exc).__name__}: {exc})".splitlines()[0], path=path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise GenerInputError("config must be a mapping of TrainingArguments fields", path=path)
+    known = set(TrainingArguments.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise GenerInputError(f"unknown TrainingArguments field(s): {', '.join(unknown)}", path=path)
+    return data
+
+
+def _distributed_mode(trainer) -> str:
+    kind = str(trainer.accelerator.distributed_type).split(".")[-1]
+    return {"NO": "one process", "MULTI_CPU": "DDP (gloo)", "MULTI_GPU": "DDP (nccl)"}.get(kind, kind)
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+@dataclass
+class PretrainPlan:
+    preset: str
+    family: str
+    objective: str
+    seq_len: int
+    batch_size: int
+    world_size: int
+    grad_accum: int
+    tokens_per_step_target: int
+    windows: int
+    dataset_tokens: int
+    max_steps: int  # -1 when epochs decide
+    epochs: float
+    steps_per_epoch: int
+    precision: str
+    attention: str
+    parameters: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.seq_len * self.world_size * self.grad_accum
+
+    def describe(self) -> str:
+        steps = f"{self.max_steps:,} steps" if self.max_steps > 0 else f"{self.epochs:g} epochs"
+        total = self.max_steps if self.max_steps > 0 else math.ceil(self.epochs * self.steps_per_epoch)
+        return (
+            f"{self.preset} ({self.family}, {self.objective}, {self.parameters:,} parameters, {self.precision}, "
+            f"{self.attention} attention)\n"
+            f"data: {self.windows:,} windows of {self.seq_len:,} tokens ({self.dataset_tokens:,} tokens)\n"
+            f"tokens per step: target {self.tokens_per_step_target:,} -> {self.batch_size} per device x "
+            f"{self.seq_len:,} x {self.world_size} process(es) x {self.grad_accum} accumulation = "
+            f"{self.tokens_per_step:,}\n"
+            f"schedule: {steps} ({total:,} optimizer steps, {self.steps_per_epoch:,} per epoch)"
+        )
+
+
+def gradient_accumulation(target_tokens: int, batch_size: int, seq_len: int, processes: int) -> int:
+    """The accumulation steps that reach ``target_tokens`` per optimizer step (at least 1)."""
+    return max(1, math.ceil(int(target_tokens) / (batch_size * seq_len * processes)))
+
+
+@dataclass
+class PretrainResult:
+    run_dir: Path
+    final: Path
+    loss_log: Path
+    loss_plot: Path | None
+    plan: PretrainPlan
+    trainer: Trainer
+
+
+def pretrain(
+    preset: str,
+    data,
+    out,
+    *,
+    seq_len: int | None = None,
+    tokens_per_step: int = PAPER_TOKENS_PER_STEP,
+    batch_size: int = 1,
+    learning_rate: float = 4e-4,
+    warmup_steps: int = 2000,
+    steps: int | None = None,
+    epochs: float | None = None,
+    resume: bool = False,
+    config=None,
+    save_steps: int = 1000,
+    save_total_limit: int | None = 3,
+    logging_steps: int = 10,
+    seed: int = 0,
+    num_workers: int = 0,
+    model_overrides: dict | None = None,
+    callbacks: list | None = None,
+    log=print,
+) -> PretrainResult:
+    """Pre-train a preset on a shard directory; checkpoints, ``loss.csv``, ``loss.png`` and
+    ``final/`` (model + tokenizer + training.json) go to ``out``.
+
+    ``steps`` (optimizer steps) or ``epochs`` (default 6, the paper's) sets the length;
+    ``config`` is a YAML/JSON file of extra TrainingArguments (FSDP, DeepSpeed, ...) applied
+    last; ``model_overrides`` replace preset config fields (e.g. ``num_hidden_layers=2``).
+    """
+    spec = presets.get_preset(preset)
+    family = spec.family
+    out = Path(out)
+    if steps is not None and epochs is not None:
+        raise GenerInputError("give --steps or --epochs, not both")
+    if steps is not None and steps < 1:
+        raise GenerInputError("--steps must be >= 1")
+    if epochs is None and steps is None:
+        epochs = 6.0
+    if batch_size < 1 or tokens_per_step < 1:
+        raise GenerInputError("--batch-size and --tokens-per-step must be >= 1")
+    seq_len = int(seq_len or spec.max_position_embeddings)
+    overrides = dict(model_overrides or {})
+    if seq_len > overrides.get("max_position_embeddings", spec.max_position_embeddings):
+        raise GenerInputError(f"--seq-len {seq_len:,} exceeds the preset's context "
+                              f"({spec.max_position_embeddings:,} tokens)")
+
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if resume and last is None:
+        raise GenerInputError("--resume: no checkpoint-* directory to continue from", path=out)
+    if not resume and last is not None:
+        raise GenerInputError("holds checkpoints of an earlier run: pass --resume to continue it, "
+                              "or choose a new --out", path=out)
+
+    # The shards' tokenizer must be the family's: 6-mers for GENERator, nucleotides for GENERanno.
+    tokenizer_name = "kmer" if family == "generator" else "nucleotide"
+    windows = ShardDataset(data, seq_len, tokenizer=None, offset_augment=family == "generator", seed=seed)
+    if windows.index["tokenizer"]["name"] != tokenizer_name:
+        raise GenerInputError(f"shards were written with --tokenizer {windows.index['tokenizer']['name']}; "
+                              f"{preset} needs --tokenizer {tokenizer_name}", path=data)
+    dataset = KeyedWindows(windows)
+    tokenizer = windows.tokenizer
+
+    cuda = torch.cuda.is_available()
+    bf16 = bool(cuda and torch.cuda.is_bf16_supported())
+    extra = load_training_config(config) if config else {}
+    processes = world_size()
+    accum = int(extra.pop("gradient_accumulation_steps", 0)) or gradient_accumulation(
+        tokens_per_step, batch_size, seq_len, processes)
+
+    if len(dataset) < batch_size * processes:
+        raise GenerInputError(f"{len(dataset)} window(s) of {seq_len:,} tokens: fewer than one batch "
+                              f"({batch_size} x {processes} process(es)); lower --seq-len or --batch-size", path=data)
+
+    torch.manual_seed(seed)  # the initial weights (the Trainer seeds again before its own work)
+    overrides.setdefault("attn_implementation", "sdpa")
+    model = presets.build_model(preset, None, **overrides)
+    finished = False
+    if resume:
+        state = json.loads((Path(last) / "trainer_state.json").read_text())
+        finished = state["global_step"] >= (steps or state["max_steps"])
+        if finished:
+            model = type(model).from_pretrained(last, attn_implementation=overrides["attn_implementation"])
+    if family == "generator":
+        collator, compute_loss_func = CausalCollator(), None
+    else:
+        collator, compute_loss_func = MaskedNucleotideCollator(tokenizer, seed=seed), _masked_lm_loss
+
+    steps_per_epoch = max(len(dataset) // (batch_size * processes) // accum, 1)
+    plan = PretrainPlan(
+        preset=preset, family=family, objective="causal LM, random 0..5 start offset" if family == "generator"
+        else "masked LM 15% (80/10/10), N never masked", seq_len=seq_len, batch_size=batch_size,
+        world_size=processes, grad_accum=accum, tokens_per_step_target=int(tokens_per_step), windows=len(dataset),
+        dataset_tokens=windows.num_tokens, max_steps=steps or -1, epochs=float(epochs or 0),
+        steps_per_epoch=steps_per_epoch, precision="bf16" if bf16 else "fp32",
+        attention=model.config._attn_implementation, parameters=sum(p.numel() for p in model.parameters()),
+    )
+    if is_main_process():
+        log(plan.describe())
+
+    settings = dict(
+        output_dir=str(out),
+        max_steps=steps or -1,
+        num_train_epochs=float(epochs or 1),
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=accum,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+        lr_scheduler_type="cosine_with_min_lr",
+        lr_scheduler_kwargs={"min_lr_rate": 0.1},
+        optim="adamw_torch",
+        weight_decay=0.1,
+        adam_beta1=0.9,
+        adam_beta2=0.95,
+        adam_epsilon=1e-8,
+        max_grad_norm=1.0,
+        bf16=bf16,
+        logging_steps=logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=save_total_limit,
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=num_workers,
+        dataloader_pin_memory=cuda,
+        dataloader_drop_last=True,
+        remove_unused_columns=False,  # sample_key must reach the collator
+        ddp_find_unused_parameters=False,  # every parameter gets a gradient
+        report_to="none",
+        disable_tqdm=not sys.stderr.isatty(),
+        use_cpu=not cuda,
+        ddp_backend=None if cuda else ("gloo" if processes > 1 else None),
+    )
+    settings.update(extra)
+    args = TrainingArguments(**settings)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=collator,
+        compute_loss_func=compute_loss_func,
+        callbacks=[SetEpochCallback(dataset), LossLogCallback(out, plan.tokens_per_step), *(callbacks or [])],
+    )
+    plan.extra["distributed"] = _distributed_mode(trainer)
+    if is_main_process():
+        log(f"parallelism: {plan.extra['distributed']}" + (", FSDP" if trainer.is_fsdp_enabled else ""))
+    if args.fsdp and not trainer.is_fsdp_enabled and is_main_process():
+        log("warning: the config asks for FSDP, but accelerate enables FSDP only on accelerators (GPU, XPU, ...): "
+            f"this run uses {plan.extra['distributed']} instead")
+    if compute_loss_func is not None:
+        # The encoder's forward takes **kwargs; keep num_items_in_batch for our loss, not its body.
+        trainer.model_accepts_loss_kwargs = False
+
+    if is_main_process():
+        out.mkdir(parents=True, exist_ok=True)
+        record = {
+            "preset": preset, "data": str(data), "model_overrides": overrides,
+            "seq_len": seq_len, "batch_size": batch_size, "world_size": processes, "grad_accum": accum,
+            "tokens_per_step": plan.tokens_per_step, "learning_rate": learning_rate, "warmup_steps": warmup_steps,
+            "steps": steps, "epochs": epochs, "seed": seed, "config": str(config) if config else None,
+        }
+        earlier = out / "pretrain.json"
+        if resume and earlier.exists():
+            before = json.loads(earlier.read_text())
+            changed = [k for k in record if k not in ("data", "config") and before.get(k) != record[k]]
+            if changed:
+                log(f"warning: resuming with other settings than the run began with ({', '.join(changed)}): "
+                    "the loss curve will not continue exactly")
+        record["command"] = "gener " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        earlier.write_text(json.dumps(record, indent=1))
+    started = time.time()
+    if finished:
+        # The Trainer would take one more step before noticing it is done; keep the run as it is.
+        trainer.state = TrainerState.load_from_json(str(Path(last) / "trainer_state.json"))
+        if is_main_process():
+            log(f"{last} already reached step {trainer.state.global_step:,}: nothing to train")
+    else:
+        trainer.train(resume_from_checkpoint=last if resume else None)
+    final = out / "final"
+    trainer.save_model(str(final))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(final))
+        record = {
+            "preset": preset, "family": family, "objective": plan.objective, "parameters": plan.parameters,
+            "seq_len": seq_len, "tokens_per_step": plan.tokens_per_step, "global_step": trainer.state.global_step,
+            "tokens_seen": trainer.state.global_step * plan.tokens_per_step, "epoch": trainer.state.epoch,
+            "minutes_this_session": round((time.time() - started) / 60, 2), "resumed_from": last if resume else None,
+            "log_history": trainer.state.log_history,
+        }
+        (final / "training.json").write_text(json.dumps(record, indent=1))
+    plot = out / "loss.png"
+    return PretrainResult(out, final, out / "loss.csv", plot if plot.exists() else None, plan, trainer)
