@@ -31,7 +31,7 @@ finetune_app = typer.Typer(help="Fine-tune a model for one job: annotator, ...",
 app.add_typer(finetune_app, name="finetune")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
 
 
 def _friendly_errors(fn):

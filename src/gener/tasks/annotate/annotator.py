@@ -43,7 +43,8 @@ MAX_DEFAULT_WINDOW = 8192
 GROUP_BP = 1_000_000  # short records are batched together up to this many bases
 
 Result = tuple[str, str, list["Gene"]]  # (record id, sequence, genes)
-_DECODE_OPTIONS = {"min_edge_gene_length", "max_overlap_same", "max_overlap_opposite", "min_score", "min_gap"}
+_DECODE_OPTIONS = {"min_edge_gene_length", "max_overlap_same", "max_overlap_opposite", "min_score", "min_gap",
+                   "length_bias"}
 
 
 @dataclass(slots=True)
@@ -205,8 +206,10 @@ class Annotator:
             raise GenerInputError(f"batch size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
         self.weighting = weighting
+        # Decoder settings tuned for this model on training genomes travel with it (decoder.json).
+        tuned = _tuned_decoding(directory)
         self.decode_options = dict(min_gene_length=min_gene_length, closed=closed, start_codons=start_codons,
-                                   **decode_options)
+                                   **{**tuned, **decode_options})
 
     # --- one sequence ---------------------------------------------------------------
     def probabilities(self, sequence: str, *, circular: bool = False) -> np.ndarray:
@@ -308,6 +311,18 @@ def _load(name: str, device):
         )
     model, tokenizer = load_directory(directory, task="token-classification", device=device)
     return model, tokenizer, directory
+
+
+def _tuned_decoding(directory) -> dict:
+    """``decoder.json`` next to the model: e.g. ``{"length_bias": 2.5}`` from
+    benchmarks/tune_length_bias.py, run on training genomes."""
+    if directory is None:
+        return {}
+    try:
+        options = json.loads((Path(directory) / "decoder.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in options.items() if k in _DECODE_OPTIONS}
 
 
 def _default_window(model, directory) -> int:

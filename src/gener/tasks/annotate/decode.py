@@ -343,7 +343,7 @@ def _label_probability(track: np.ndarray, begin: int, end: int, with_start: bool
     return float(picked.mean())
 
 
-def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp) -> list[Call]:
+def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, length_bias) -> list[Call]:
     length = len(codes)
     tracks = (probs[0], probs[1][::-1])  # - strand read 5'->3' on its own strand
     strand_codes = (codes, _COMPLEMENT_CODE[codes[::-1]])
@@ -354,7 +354,7 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp) ->
     offset = (fields[0][4].max() + 1) if len(fields[0][4]) else 0
     group = np.concatenate([fields[0][4], fields[1][4] + offset])
     sscore = np.concatenate([f[6] for f in fields])
-    score = np.concatenate([f[5] for f in fields]) + sscore
+    score = np.concatenate([f[5] for f in fields]) + sscore + length_bias * (end - begin)
     if len(begin) == 0:
         return []
     # Candidates sorted by (stop, score desc, complete before edge, longer first).
@@ -505,6 +505,7 @@ def decode(
     closed: bool = False,
     circular: bool = False,
     start_codons=None,
+    length_bias: float = 0.0,
 ) -> list[Call]:
     """Genes of one sequence from per-base probabilities ``(2, L, C)``; see the module doc."""
     codes = encode(sequence)
@@ -521,7 +522,7 @@ def decode(
         names[16 * b[0] + 4 * b[1] + b[2]] = c
     params = _Params(_codon_lut(starts), _codon_lut(stops), names, int(min_gene_length), int(min_edge_gene_length),
                      int(min_gap), open_ends=not closed, open_gaps=not closed)
-    kw = dict(min_score=min_score, max_same=max_overlap_same, max_opp=max_overlap_opposite)
+    kw = dict(min_score=min_score, max_same=max_overlap_same, max_opp=max_overlap_opposite, length_bias=length_bias)
     calls = _decode_linear(codes, probs, params, **kw)
     if not circular or length == 0:
         return calls
