@@ -278,6 +278,9 @@ def pretrain_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for weights, window order, offsets and masks."),
     workers: int = typer.Option(0, "--workers", help="DataLoader worker processes."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
+    eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Held-out shards: validation loss every --eval-steps to RUN/eval.csv."),
+    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", help="Validate every N optimizer steps (default --save-steps)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop after this much wall time (final/ is still saved)."),
 ):
     """Pre-train a preset from scratch on token shards (paper recipe; runs under torchrun)."""
     from gener.training.pretrain import is_main_process, pretrain
@@ -286,7 +289,8 @@ def pretrain_cmd(
         preset, data, out, seq_len=seq_len, tokens_per_step=tokens_per_step, batch_size=batch_size,
         learning_rate=lr, warmup_steps=warmup, steps=steps, epochs=epochs, resume=resume, config=config,
         save_steps=save_steps, logging_steps=log_steps, seed=seed, num_workers=workers,
-        model_overrides=_parse_overrides(set_), log=lambda text: console.print(escape(text)),
+        model_overrides=_parse_overrides(set_), eval_data=eval_data, eval_steps=eval_steps, max_minutes=max_minutes,
+        log=lambda text: console.print(escape(text)),
     )
     if is_main_process():
         console.print(f"[green]saved[/] {escape(str(result.final))}; loss log {escape(str(result.loss_log))}"
@@ -415,6 +419,58 @@ def annotate_cmd(
         f"[green]{n_genes:,} genes[/] ({partial:,} partial) on {len(results):,} sequence(s), {total:,} bp "
         f"in {elapsed:.1f} s ({total / max(elapsed, 1e-9):,.0f} bp/s) -> {escape(str(out))}"
     )
+
+
+# --- generation, scoring, embeddings, recovery, variants (gener.tasks.generate & co.) -------
+DEFAULT_GENERATOR = "gener-generator-tiny"
+
+
+def _check_output(out: Path, *inputs) -> None:
+    if not out.parent.is_dir():
+        raise GenerInputError("output directory does not exist", path=out)
+    for p in inputs:
+        if p is not None and Path(p).exists() and out.resolve() == Path(p).resolve():
+            raise GenerInputError("output would overwrite an input", path=out)
+
+
+@app.command("generate")
+@_friendly_errors
+def generate_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="FASTA of the new DNA (>PROMPT_SAMPLE prompt_bp= new_bp= finished=)."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="One prompt sequence (6-mer aligned by dropping its first len%6 bases)."),
+    prompts: Optional[Path] = typer.Option(None, "--prompts", help="FASTA of prompts (one sample set per record)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Causal GENERator: directory, embedded name or hub id."),
+    num_samples: int = typer.Option(1, "-n", "--num-samples", help="Samples per prompt."),
+    max_new_bp: int = typer.Option(600, "--max-new-bp", help="New bases per sample at most (fewer when </s> comes first)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature; 0 = greedy."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass (1 = off)."),
+    top_k: int = typer.Option(0, "--top-k", help="Keep the K most likely tokens (0 = off)."),
+    control: Optional[str] = typer.Option(None, "--control", help="Control label from the model's control_tokens.json; allows an empty prompt."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (same inputs + seed + batch size = same samples)."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Samples per forward pass."),
+    with_prompt: bool = typer.Option(False, "--with-prompt", help="Write the aligned prompt before the new DNA."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Generate DNA with a causal GENERator (KV cache, left-padded batches, DNA tokens only)."""
+    import time
+
+    from gener.tasks.generate import check_control, generate, load_control_tokens, read_prompts, write_generated
+
+    _check_output(out, prompts)
+    named = read_prompts(prompt, prompts, allow_empty=control is not None)
+    controls = load_control_tokens(model) if control is not None else None
+    check_control(control, controls)  # every input checked before the model loads
+    started = time.perf_counter()
+    lm, tokenizer = gener.load(model, device=device)
+    results = generate(lm, tokenizer, [s for _, s in named], num_samples=num_samples, max_new_bp=max_new_bp,
+                       temperature=temperature, top_p=top_p, top_k=top_k, control=control, control_tokens=controls,
+                       seed=seed, batch_size=batch_size)
+    write_generated(out, [n for n, _ in named], results, with_prompt=with_prompt)
+    bp = sum(len(g.sequence) for g in results)
+    done = sum(g.finished for g in results)
+    elapsed = time.perf_counter() - started
+    console.print(f"[green]{len(results):,} samples[/] ({done:,} ended with </s>), {bp:,} bp in {elapsed:.1f} s "
+                  f"-> {escape(str(out))}")
 
 
 if __name__ == "__main__":  # pragma: no cover
