@@ -473,5 +473,162 @@ def generate_cmd(
                   f"-> {escape(str(out))}")
 
 
+# --- CLM fine-tuning, central dogma, prompted design (gener.training.clm, gener.tasks.dogma/design) ---
+@finetune_app.command("clm")
+@_friendly_errors
+def finetune_clm_cmd(
+    data: Path = typer.Option(..., "--data", help="Sequences: FASTA/GenBank, parquet or CSV/TSV (column --sequence-col)."),
+    model: str = typer.Option("gener-generator-tiny", "--model", help="Causal GENERator to fine-tune (directory, embedded name, hub id), or a generator-* preset to train from scratch."),
+    out: Path = typer.Option(Path("runs/clm"), "--out", "-o", help="Run directory: checkpoints, loss.csv/png, final/ (gener.load-able)."),
+    loss: str = typer.Option("token", "--loss", help="token (cross-entropy over 6-mers) or per-base (the v2 loss)."),
+    control_col: Optional[str] = typer.Option(None, "--control-col", help="Column (table) or COL=VALUE header field (FASTA) holding a control label per sequence."),
+    control_map: Optional[list[str]] = typer.Option(None, "--control-map", help="LABEL=TOKEN (repeatable or comma-separated); default: sorted labels onto <sp0>, <sp1>, ..."),
+    sequence_col: str = typer.Option("sequence", "--sequence-col", help="Sequence column of a parquet/CSV table."),
+    valid: Optional[Path] = typer.Option(None, "--valid", help="Validation sequences (default: a --valid-fraction hold-out)."),
+    valid_fraction: float = typer.Option(0.1, "--valid-fraction", help="Hold-out fraction for validation and early stopping (0 = none)."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Tokens per row (longer sequences keep their 5' end); block size with --packing."),
+    packing: bool = typer.Option(False, "--packing", help="Concatenate sequences into full blocks instead of padded rows."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Rows per step."),
+    lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate (cosine to 10%)."),
+    warmup: int = typer.Option(0, "--warmup", help="Warm-up steps."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimizer steps (instead of --epochs)."),
+    epochs: float = typer.Option(3.0, "--epochs", help="Passes over the training sequences."),
+    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", help="Validate and checkpoint every N steps (default: 10 times per run)."),
+    patience: int = typer.Option(3, "--patience", help="Early stopping: validations without improvement (0 = off)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the split, the order and fresh weights."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Preset config override KEY=VALUE when --model is a preset."),
+):
+    """Fine-tune a causal GENERator on sequences: <s>, an optional control token, 6-mers, </s>."""
+    from gener.training.clm import finetune_clm, parse_control_map
+
+    result = finetune_clm(
+        model, data, out, valid=valid, valid_fraction=valid_fraction, loss=loss, control_col=control_col,
+        control_map=parse_control_map(control_map), sequence_col=sequence_col, max_tokens=max_tokens,
+        packing=packing, batch_size=batch_size, learning_rate=lr, warmup_steps=warmup, steps=steps, epochs=epochs,
+        eval_steps=eval_steps, patience=patience, seed=seed, model_overrides=_parse_overrides(set_),
+        log=lambda text: console.print(escape(text)),
+    )
+    best = f", best validation loss {result.best_eval_loss:.4f}" if result.best_eval_loss is not None else ""
+    controls = f"; control labels {result.controls}" if result.controls else ""
+    console.print(f"[green]saved[/] {escape(str(result.final))} after {result.global_step} steps{best}{escape(controls)}")
+
+
+@data_app.command("family")
+@_friendly_errors
+def data_family_cmd(
+    source: str = typer.Argument("umaydis", help="Annotated genome (GenBank, GFF3 with FASTA, directory) or cached dataset name."),
+    out: Path = typer.Option(..., "--out", "-o", help="FASTA of the family's complete CDS."),
+    family: str = typer.Option("p450", "--family", help="Named family: p450, histone, all."),
+    match: Optional[str] = typer.Option(None, "--match", help="Regular expression on product/note/gene (instead of --family)."),
+    exclude: Optional[str] = typer.Option(None, "--exclude", help="Regular expression of products to leave out (with --match)."),
+    table: int = typer.Option(1, "--table", help="Translation table the CDS must be complete ORFs of."),
+    max_members: Optional[int] = typer.Option(None, "--max-members", help="Keep a seeded random subset of this size."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Leave out CDS longer than this (bp)."),
+    seed: int = typer.Option(0, "--seed"),
+):
+    """Write the complete CDS of a protein family from real annotations (for gener dogma)."""
+    from gener.tasks.dogma import build_family, write_family
+
+    members = build_family(family, source, include=match, exclude=exclude, table=table, max_members=max_members,
+                           max_length=max_length, seed=seed)
+    write_family(out, members)
+    console.print(f"[green]{len(members)} CDS[/] ({min(len(m.sequence) for m in members)}-"
+                  f"{max(len(m.sequence) for m in members)} bp) -> {escape(str(out))}")
+
+
+@app.command("dogma")
+@_friendly_errors
+def dogma_cmd(
+    family: str = typer.Option(..., "--family", help="FASTA of CDS, or a family name (p450, histone, all) built from --source."),
+    model: str = typer.Option("gener-generator-tiny", "--model", help="Causal GENERator to fine-tune (or a generator-* preset)."),
+    out: Path = typer.Option(Path("runs/dogma"), "--out", "-o", help="Directory: family.fa, model/, generated.fa/.faa, dogma.json, dogma.png."),
+    source: str = typer.Option("umaydis", "--source", help="Annotated genome or dataset for a named family."),
+    table: int = typer.Option(1, "--table", help="Translation table (1 standard, 11 bacterial, 4 Mycoplasma...)."),
+    num_samples: int = typer.Option(64, "-n", "--num-samples", help="Sequences to generate."),
+    max_new_bp: Optional[int] = typer.Option(None, "--max-new-bp", help="Bases per sample at most (default 1.25 x the longest CDS)."),
+    temperature: float = typer.Option(1.0, "--temperature"),
+    top_p: float = typer.Option(1.0, "--top-p"),
+    top_k: int = typer.Option(0, "--top-k"),
+    min_aa: int = typer.Option(30, "--min-aa", help="Shortest protein that counts as a complete ORF."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Fine-tuning steps (instead of --epochs)."),
+    epochs: float = typer.Option(3.0, "--epochs"),
+    batch_size: int = typer.Option(4, "--batch-size"),
+    lr: float = typer.Option(1e-4, "--lr"),
+    loss: str = typer.Option("token", "--loss", help="token or per-base."),
+    max_members: Optional[int] = typer.Option(200, "--max-members", help="For a named family: at most this many CDS."),
+    max_length: Optional[int] = typer.Option(3000, "--max-length", help="For a named family: longest CDS kept (bp)."),
+    seed: int = typer.Option(0, "--seed"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Preset config override KEY=VALUE when --model is a preset."),
+):
+    """Central dogma: fine-tune on a protein family's CDS, generate, translate, compare with controls."""
+    from gener.tasks.dogma import run_dogma
+
+    report = run_dogma(
+        model, family, out, source=source, table=table, max_members=max_members, max_length=max_length,
+        num_samples=num_samples, max_new_bp=max_new_bp, temperature=temperature, top_p=top_p, top_k=top_k,
+        min_aa=min_aa, steps=steps, epochs=epochs, batch_size=batch_size, learning_rate=lr, loss=loss, seed=seed,
+        model_overrides=_parse_overrides(set_), log=lambda text: console.print(escape(text)),
+    )
+    table_ = Table(title=f"central dogma: {report['family']['origin']}")
+    for col in ("group", "sequences", "complete ORFs", "kept", "protein aa (median)", "identity (median)"):
+        table_.add_column(col)
+    for name, g in report["groups"].items():
+        table_.add_row(name, str(g["sequences"]), f"{g['complete_orfs']} ({g['complete_fraction']:.0%})", str(g["kept"]),
+                       str(g["protein_length"].get("median", "-")), str(g["identity"].get("median", "-")))
+    console.print(table_)
+    console.print(f"report {escape(str(out / 'dogma.json'))}, plot {escape(str(out / 'dogma.png'))}")
+
+
+# --- sequence understanding (issue 6): gener finetune classify, gener data task ---------------
+@finetune_app.command("classify")
+@_friendly_errors
+def finetune_classify_cmd(
+    data: str = typer.Option(..., "--data", help="CSV / TSV / parquet / JSONL / labelled FASTA, a directory of train/validation/test files, a hub dataset id (REPO or REPO:SUBSET) or a suite alias (nt-revised:H3K4me3, genomic-benchmarks:human_nontata_promoters, gener-tasks:gene_classification, deepstarr, ...)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory: results.json, results.md, confusion.png (and model/ with --save-model)."),
+    model: str = typer.Option("gener-generator-tiny", "--model", help="Checkpoint directory, embedded name, hub id, or a preset (random init) to fine-tune."),
+    task: Optional[str] = typer.Option(None, "--task", help="classification, regression or multilabel (default: inferred from the labels)."),
+    subset: Optional[str] = typer.Option(None, "--subset", help="Subset (config) of a hub dataset or sub-directory of DATA."),
+    label_col: Optional[list[str]] = typer.Option(None, "--label-col", help="Label column (default: label); repeat for several regression outputs or 0/1 label columns."),
+    seq_col: Optional[str] = typer.Option(None, "--seq-col", help="Sequence column (default: sequence, seq, dna_sequence, ...)."),
+    folds: int = typer.Option(10, "--folds", help="Cross-validation folds (stratified for classification); 1 = use the validation split as given."),
+    grid: Optional[list[str]] = typer.Option(None, "--grid", help="Search, chosen on validation folds only: --grid 'lr=1e-5,2e-5 batch=64,128' (or one --grid per axis)."),
+    lr: float = typer.Option(1e-5, "--lr", help="Learning rate (without --grid lr=...)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Batch size (without --grid batch=...)."),
+    micro_batch: Optional[int] = typer.Option(None, "--micro-batch", help="Sequences per forward pass; the rest by gradient accumulation."),
+    epochs: int = typer.Option(20, "--epochs", help="Most epochs per run (early stopping, patience --patience, usually ends sooner)."),
+    patience: int = typer.Option(5, "--patience", help="Evaluations without improvement before stopping."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens per sequence, longer ones truncated with a warning (default: the model's context)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for early stopping and the grid (default: mcc / f1_max / pearson)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, initialisation and batch order (fold f uses seed + f)."),
+    save_model: bool = typer.Option(False, "--save-model", help="Save the run with the best validation metric to OUT/model."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (only when --model is a preset)."),
+):
+    """Fine-tune a model on labelled sequences with k-fold cross-validation and a learning-rate x
+    batch-size grid (the papers' protocol); report test metrics as mean and standard error."""
+    from gener.data.tasks import load_task
+    from gener.training.classify import FinetuneSettings
+    from gener.training.crossval import cross_validate, parse_grid, report_markdown, write_report
+
+    task_data = load_task(data, task=task, subset=subset, seq_col=seq_col, label_cols=label_col)
+    console.print(escape(task_data.describe()))
+    settings = FinetuneSettings(learning_rate=lr, batch_size=batch_size, micro_batch=micro_batch, epochs=epochs,
+                                patience=patience, max_length=max_length, metric=metric, seed=seed,
+                                model_overrides=_parse_overrides(set_))
+    report, best = cross_validate(
+        model, task_data, folds=folds, grid=parse_grid(grid), settings=settings, keep_best_model=save_model,
+        log=lambda text: console.print(escape(text)),
+        warn=lambda text: err_console.print(f"[yellow]warning:[/] {escape(text)}"),
+    )
+    written = write_report(report, out)
+    if best is not None:
+        from gener.training.classify import load_tokenizer_for
+
+        best.save_pretrained(out / "model")
+        load_tokenizer_for(model).save_pretrained(out / "model")
+        written.append(out / "model")
+    console.print(report_markdown(report))
+    console.print("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
