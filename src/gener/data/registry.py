@@ -594,6 +594,21 @@ DATASETS: tuple[Dataset, ...] = (
         },
     ),
     Dataset(
+        name="pombe-utr3",
+        role="task",
+        registry="pypi",
+        package="concise",
+        version="0.6.9",
+        organism="Schizosaccharomyces pombe",
+        description="3'UTR sequences with measured mRNA half-life (column hlt, log scale), 3713 genes",
+        members=(
+            "data/pombe_half-life_UTR3.csv",
+        ),
+        files={
+            "pombe_half-life_UTR3.csv": ("243c7904dbaef712b656c2c655ffe593f0f2e6dfa0ec626112a2920fae6d1d03", 2363535),
+        },
+    ),
+    Dataset(
         name="oct4-mafk",
         role="task",
         registry="pypi",
