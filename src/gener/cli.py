@@ -579,6 +579,53 @@ def dogma_cmd(
     console.print(f"report {escape(str(out / 'dogma.json'))}, plot {escape(str(out / 'dogma.png'))}")
 
 
+@app.command("design")
+@_friendly_errors
+def design_cmd(
+    model: str = typer.Option("gener-generator-tiny", "--model", help="Base GENERator for the generator and the judge (or a generator-* preset)."),
+    data: str = typer.Option("pombe-utr3", "--data", help="Measured set: dataset name, or CSV/TSV/parquet with --sequence-col and --activity-col."),
+    out: Path = typer.Option(Path("runs/design"), "--out", "-o", help="Directory: generator/, generated_high.fa, generated_low.fa, design.json, design.png."),
+    sequence_col: str = typer.Option("seq", "--sequence-col"),
+    activity_col: str = typer.Option("hlt", "--activity-col", help="Measured activity (pombe-utr3: hlt, the mRNA half-life)."),
+    max_bp: int = typer.Option(600, "--max-bp", help="Leave out sequences longer than this."),
+    max_sequences: Optional[int] = typer.Option(None, "--max-sequences", help="Use a seeded random subset of this size (CPU runs)."),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", help="Held-out natural sequences for the judge and the natural reference."),
+    num_samples: int = typer.Option(64, "-n", "--num-samples", help="Sequences generated per label."),
+    max_new_bp: Optional[int] = typer.Option(None, "--max-new-bp", help="Bases per sample at most (default: the longest natural sequence)."),
+    temperature: float = typer.Option(1.0, "--temperature"),
+    top_p: float = typer.Option(1.0, "--top-p"),
+    top_k: int = typer.Option(0, "--top-k"),
+    gen_steps: Optional[int] = typer.Option(None, "--gen-steps", help="Generator fine-tuning steps (instead of --gen-epochs)."),
+    gen_epochs: float = typer.Option(3.0, "--gen-epochs"),
+    gen_lr: float = typer.Option(1e-4, "--gen-lr"),
+    judge_epochs: int = typer.Option(10, "--judge-epochs", help="Most epochs of the regression judge (early stopping)."),
+    judge_lr: float = typer.Option(1e-4, "--judge-lr"),
+    loss: str = typer.Option("token", "--loss", help="Generator loss: token or per-base."),
+    seed: int = typer.Option(0, "--seed"),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Preset config override KEY=VALUE when --model is a preset."),
+):
+    """Prompted design: control tokens for the top/bottom activity quartiles, generate per label, judge with a regression head."""
+    from gener.tasks.design import run_design
+
+    report = run_design(
+        model, out, data=data, sequence_col=sequence_col, activity_col=activity_col, max_bp=max_bp,
+        max_sequences=max_sequences, test_fraction=test_fraction, num_samples=num_samples, max_new_bp=max_new_bp,
+        temperature=temperature, top_p=top_p, top_k=top_k, gen_steps=gen_steps, gen_epochs=gen_epochs, gen_lr=gen_lr,
+        judge_epochs=judge_epochs, judge_lr=judge_lr, loss=loss, seed=seed, model_overrides=_parse_overrides(set_),
+        log=lambda text: console.print(escape(text)),
+    )
+    table_ = Table(title=f"predicted {activity_col}")
+    for col in ("group", "n", "median", "q25", "q75"):
+        table_.add_column(col)
+    for name, s in report["predicted_activity"].items():
+        table_.add_row(name, str(s["n"]), *(str(s.get(k, "-")) for k in ("median", "q25", "q75")))
+    console.print(table_)
+    for name, s in report["separation"].items():
+        if "auc" in s:
+            console.print(f"{name}: AUC {s['auc']:.3f}, one-sided Mann-Whitney p = {s['p_value']:.3g}")
+    console.print(f"report {escape(str(out / 'design.json'))}, plot {escape(str(out / 'design.png'))}")
+
+
 # --- sequence understanding (issue 6): gener finetune classify, gener data task ---------------
 @finetune_app.command("classify")
 @_friendly_errors
@@ -628,6 +675,104 @@ def finetune_classify_cmd(
         written.append(out / "model")
     console.print(report_markdown(report))
     console.print("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))
+
+
+def _load_for(model: str, purpose: str, device):
+    """Load ``model`` with the head ``purpose`` needs: "lm" (causal-lm / masked-lm) or "base"."""
+    from gener.modeling.loading import family_of, read_config, resolve
+
+    directory = resolve(model)
+    family = family_of(read_config(directory), directory)
+    task = "base" if purpose == "base" else ("causal-lm" if family == "generator" else "masked-lm")
+    return gener.load(directory, task=task, device=device)
+
+
+def _bases_progress(total_label: str):
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn(total_label), TextColumn("{task.completed:,.0f} bp"),
+                    TimeElapsedColumn(), console=err_console, transient=True)
+
+
+@app.command("score")
+@_friendly_errors
+def score_cmd(
+    input: Path = typer.Argument(..., help="Sequences: FASTA, GenBank or GFF3+##FASTA (plain or compressed)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="TSV (id, length, scored_bp, log_likelihood, per_bp, mode); default: stdout."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="GENERator (log-likelihood) or GENERanno (pseudo-log-likelihood) checkpoint."),
+    per_base: bool = typer.Option(False, "--per-base", help="GENERator: sum of per-base marginal log-probs (the v2 objective) instead of 6-mer tokens."),
+    window: Optional[int] = typer.Option(None, "--window", help="Window in tokens (default: the model's context)."),
+    stride: Optional[int] = typer.Option(None, "--stride", help="Step between windows in tokens (default: half a window)."),
+    mask_spacing: Optional[int] = typer.Option(None, "--mask-spacing", help="GENERanno: mask every D-th base at once (D passes per window) instead of one pass per base."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Log-likelihood of each sequence, total and per bp (natural log), windowed for long sequences."""
+    import sys
+    import time
+
+    from gener.io import read_sequences
+    from gener.tasks.score import score_sequences, write_scores
+
+    if out is not None:
+        _check_output(out, input)
+    lm, tokenizer = _load_for(model, "lm", device)
+    family = "generator" if lm.config.model_type == "llama" else "generanno"
+    if per_base and family != "generator":
+        raise GenerInputError("--per-base is for 6-mer GENERator models")
+    mode = "pll" if family == "generanno" else ("per-base" if per_base else "token")
+    started = time.perf_counter()
+    with _bases_progress("scoring") as bar:
+        task = bar.add_task("score", total=None)
+        scores = score_sequences(lm, tokenizer, ((r.id, r.sequence) for r in read_sequences(input)), per_base=per_base,
+                                 window=window, stride=stride, batch_size=batch_size, mask_spacing=mask_spacing,
+                                 progress=lambda bp: bar.update(task, advance=bp))
+        if out is not None:
+            n = write_scores(out, scores, mode=mode)
+        else:
+            rows = list(scores)  # all scored before anything is printed
+            sys.stdout.write("id\tlength\tscored_bp\tlog_likelihood\tper_bp\tmode\n")
+            for s in rows:
+                sys.stdout.write(f"{s.id}\t{s.length}\t{s.scored_bp}\t{s.log_likelihood:.6f}\t{s.per_bp:.6f}\t{mode}\n")
+            n = len(rows)
+        bases = bar.tasks[0].completed
+    elapsed = time.perf_counter() - started
+    err_console.print(f"[green]{n:,} sequences[/] scored ({mode}), {bases:,.0f} bp in {elapsed:.1f} s "
+                      f"({bases / max(elapsed, 1e-9) / 1e3:,.1f} kbp/s)" + (f" -> {escape(str(out))}" if out else ""))
+
+
+@app.command("embed")
+@_friendly_errors
+def embed_cmd(
+    input: Path = typer.Argument(..., help="Sequences: FASTA, GenBank or GFF3+##FASTA (plain or compressed)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Parquet: id, length, windows, pool, embedding (float32 list)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="GENERator or GENERanno checkpoint (the body's hidden states are used)."),
+    pool: Optional[str] = typer.Option(None, "--pool", help="first | last | mean (default: last for GENERator, first for GENERanno)."),
+    window: Optional[int] = typer.Option(None, "--window", help="Window in tokens (default: the model's context)."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """One embedding vector per sequence (published pooling), windowed, streamed to parquet."""
+    import time
+
+    from gener.io import read_sequences
+    from gener.tasks.embed import POOLS, default_pool, embed_sequences, write_embeddings
+
+    _check_output(out, input)
+    if pool is not None and pool not in POOLS:
+        raise GenerInputError(f"unknown --pool {pool!r}; choose one of {', '.join(POOLS)}")
+    body, tokenizer = _load_for(model, "base", device)
+    pool = pool or default_pool(body)
+    started = time.perf_counter()
+    with _bases_progress("embedding") as bar:
+        task = bar.add_task("embed", total=None)
+        rows = embed_sequences(body, tokenizer, ((r.id, r.sequence) for r in read_sequences(input)), pool=pool,
+                               window=window, batch_size=batch_size, progress=lambda bp: bar.update(task, advance=bp))
+        n = write_embeddings(out, rows, pool=pool)
+        bases = bar.tasks[0].completed
+    elapsed = time.perf_counter() - started
+    console.print(f"[green]{n:,} embeddings[/] ({pool} pooling, dim {body.config.hidden_size}), {bases:,.0f} bp in "
+                  f"{elapsed:.1f} s ({bases / max(elapsed, 1e-9) / 1e3:,.1f} kbp/s) -> {escape(str(out))}")
 
 
 if __name__ == "__main__":  # pragma: no cover
