@@ -1,0 +1,184 @@
+"""Sequence understanding: pooling, task loaders (local stand-ins for the hub suites), folds,
+and `gener finetune classify` end to end on real Oct4 / MafK peaks and PUM2 eCLIP sites."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gener.cli import app
+from gener.data.tasks import load_task
+from gener.errors import GenerInputError
+from gener.io import read_fasta
+from gener.training.classify import FinetuneSettings, build_classifier, encode_sequences, load_tokenizer_for
+from gener.training.crossval import fold_indices, parse_grid
+
+DATA = Path(__file__).parent / "data"
+TINY = dict(num_hidden_layers=1, hidden_size=32, intermediate_size=64, num_attention_heads=2, num_key_value_heads=1)
+
+
+def _peaks(n=60):
+    oct4 = [r.sequence for r in read_fasta(DATA / "oct4_slice.fa")][:n]
+    mafk = [r.sequence for r in read_fasta(DATA / "mafk_slice.fa")][:n]
+    return oct4, mafk
+
+
+def _write_labelled_fasta(path: Path, n=60):
+    oct4, mafk = _peaks(n)
+    with open(path, "w") as fh:
+        for i, s in enumerate(oct4):
+            fh.write(f">oct4_{i} label=Oct4 split={'test' if i % 5 == 0 else 'train'}\n{s}\n")
+        for i, s in enumerate(mafk):
+            fh.write(f">mafk_{i} label=MafK split={'test' if i % 5 == 0 else 'train'}\n{s}\n")
+    return path
+
+
+@pytest.mark.parametrize("preset", ["generator-tiny", "generanno-tiny"])
+def test_pooling_is_independent_of_right_padding(preset):
+    """Each row pools its own last real token (GENERator) / its <s> (GENERanno): a short
+    sequence batched with a long one (so padded on the right) gets its unpadded logits."""
+    torch.manual_seed(0)
+    model = build_classifier(preset, "classification", ["a", "b", "c"], TINY).eval()
+    tok = load_tokenizer_for(preset)
+    oct4, _ = _peaks(2)
+    family = "generator" if preset.startswith("generator") else "generanno"
+    ids, _ = encode_sequences([oct4[0][:60], oct4[1]], tok, family, 10_000)
+    if family == "generator":
+        assert ids[0][0] == ids[0][-1] == tok.bos_token_id and len(ids[0]) == 12  # <s> + 10 6-mers + <s>
+    width = max(len(i) for i in ids)
+    batch = torch.full((2, width), tok.pad_token_id)
+    mask = torch.zeros((2, width), dtype=torch.long)
+    for r, row in enumerate(ids):
+        batch[r, : len(row)] = torch.as_tensor(row)
+        mask[r, : len(row)] = 1
+    with torch.no_grad():
+        batched = model(input_ids=batch, attention_mask=mask).logits
+        alone = model(input_ids=torch.as_tensor(ids[0])[None]).logits
+        if family == "generator":  # the pooled vector is the hidden state of the trailing <s>
+            hidden = model.model(input_ids=torch.as_tensor(ids[0])[None]).last_hidden_state
+            assert torch.allclose(model.score(hidden[0, -1]), alone[0], atol=1e-5)
+    assert torch.allclose(batched[0], alone[0], atol=1e-5)
+
+
+def test_loaders_local_files(tmp_path):
+    t = load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"])
+    assert t.task == "classification" and t.label_names == ["FALSE", "TRUE"]
+    assert len(t.splits["train"]) == 443 and 0.1 < t.splits["train"].labels.mean() < 0.4
+    assert set(t.splits["train"].sequences[0]) <= set("ACGTN")
+
+    fa = load_task(_write_labelled_fasta(tmp_path / "peaks.fa"))
+    assert fa.label_names == ["MafK", "Oct4"] and len(fa.splits["test"]) == 24 and len(fa.splits["train"]) == 96
+
+    # TSV with a split column, ';'-separated multi-labels, two regression columns.
+    oct4, mafk = _peaks(20)
+    rows = ["sequence\tsplit\ttags\tgc\tat"]
+    for i, s in enumerate(oct4 + mafk):
+        gc = (s.count("G") + s.count("C")) / len(s)
+        tags = ";".join(t for t, on in (("gcrich", gc > 0.5), ("cpg", "CG" in s), ("oct4", i < 20)) if on)
+        rows.append(f"{s}\t{'validation' if i % 4 == 0 else 'train'}\t{tags}\t{gc:.4f}\t{1 - gc:.4f}")
+    (tmp_path / "t.tsv").write_text("\n".join(rows) + "\n")
+    ml = load_task(tmp_path / "t.tsv", label_cols=["tags"], task="multilabel")
+    assert ml.label_names == ["cpg", "gcrich", "oct4"] and ml.splits["train"].labels.shape[1] == 3
+    assert set(ml.splits) == {"train", "validation"}
+    reg = load_task(tmp_path / "t.tsv", label_cols=["gc", "at"])
+    assert reg.task == "regression" and reg.splits["train"].labels.shape == (30, 2)
+    assert np.allclose(reg.splits["train"].labels.sum(1), 1.0, atol=1e-3)
+
+
+def test_loaders_hub_layouts_and_errors(tmp_path, monkeypatch):
+    """Local directories laid out as the published suites' hub repositories."""
+    oct4, mafk = _peaks(30)
+    seqs = oct4 + mafk
+    labels = [1] * 30 + [0] * 30
+
+    def shard(path: Path, seq_name: str, part: slice):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({seq_name: seqs[part], "label": labels[part], "name": ["x"] * len(seqs[part])}), path)
+
+    # NT tasks (revised): one directory per task, parquet shards per split.
+    shard(tmp_path / "nt" / "H3K4me3" / "train-00000-of-00001.parquet", "sequence", slice(0, 60, 2))
+    shard(tmp_path / "nt" / "H3K4me3" / "test-00000-of-00001.parquet", "sequence", slice(1, 60, 2))
+    nt = load_task(tmp_path / "nt", subset="H3K4me3")
+    assert nt.label_names == ["0", "1"] and len(nt.splits["train"]) == 30 and len(nt.splits["test"]) == 30
+    # Genomic Benchmarks: one repository per task, data/ with `seq` columns.
+    shard(tmp_path / "gb" / "data" / "train-00000-of-00002.parquet", "seq", slice(0, 20))
+    shard(tmp_path / "gb" / "data" / "train-00001-of-00002.parquet", "seq", slice(20, 50))
+    shard(tmp_path / "gb" / "data" / "test-00000-of-00001.parquet", "seq", slice(50, 60))
+    gb = load_task(tmp_path / "gb")
+    assert len(gb.splits["train"]) == 50 and gb.splits["train"].sequences[:20] == seqs[:20]
+
+    with pytest.raises(GenerInputError, match="no train/validation/test"):
+        load_task(tmp_path / "nt", subset="H3K27ac")
+    with pytest.raises(GenerInputError, match="no seq column"):
+        load_task(tmp_path / "gb", seq_col="dna")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sequence,label\nACGTACGT,a\nACGT-ACGT,b\n")
+    with pytest.raises(GenerInputError, match="row 2"):
+        load_task(bad)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(GenerInputError, match="pass DIR instead"):
+        load_task("nt-revised:H3K4me3")
+    with pytest.raises(GenerInputError, match="needs a task name"):
+        load_task("genomic-benchmarks")
+
+
+def test_folds_are_stratified_partitions_and_seeded():
+    t = load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"])
+    y = t.splits["train"].labels
+    folds = fold_indices(y, "classification", 10, seed=3)
+    assert np.array_equal(np.sort(np.concatenate(folds)), np.arange(len(y)))
+    positives = [y[f].sum() for f in folds]
+    assert max(positives) - min(positives) <= 1 and max(map(len, folds)) - min(map(len, folds)) <= 1
+    assert all(np.array_equal(a, b) for a, b in zip(folds, fold_indices(y, "classification", 10, seed=3)))
+    assert not all(np.array_equal(a, b) for a, b in zip(folds, fold_indices(y, "classification", 10, seed=4)))
+    assert parse_grid(["lr=1e-3,2e-3 batch=8,16"]) == [
+        {"learning_rate": 1e-3, "batch_size": 8}, {"learning_rate": 1e-3, "batch_size": 16},
+        {"learning_rate": 2e-3, "batch_size": 8}, {"learning_rate": 2e-3, "batch_size": 16}]
+    with pytest.raises(GenerInputError):
+        parse_grid(["momentum=0.9"])
+
+
+def test_finetune_classify_cli_cross_validation_and_grid(tmp_path):
+    data = _write_labelled_fasta(tmp_path / "peaks.fa", n=40)
+    out = tmp_path / "run"
+    sets = [f"--set={k}={v}" for k, v in TINY.items()]
+    result = CliRunner().invoke(app, ["finetune", "classify", "--model", "generator-tiny", "--data", str(data),
+                                      "-o", str(out), "--folds", "2", "--grid", "lr=1e-4,3e-3", "--batch-size", "16",
+                                      "--epochs", "2", "--patience", "1", "--max-length", "20", *sets])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "results.json").read_text())
+    means = [e["valid"]["mcc"]["mean"] for e in report["grid"]]
+    assert report["best"]["valid"]["mcc"]["mean"] == max(means)  # chosen on validation only
+    assert len(report["best"]["test"]["mcc"]["values"]) == 2 and report["sizes"]["test"] == 16
+    assert np.sum(report["best"]["confusion"]) == 2 * 16
+    assert (out / "results.md").read_text().count("| mcc |") == 1 and (out / "confusion.png").stat().st_size > 0
+    assert "truncated" in result.output  # 200 bp peaks are 35 tokens, cut to 20
+
+
+@pytest.mark.parametrize("task", ["regression", "multilabel"])
+def test_regression_and_multilabel_runs(tmp_path, task):
+    from gener.data.tasks import LabelledSet
+    from gener.training.classify import run_finetune
+
+    oct4, mafk = _peaks(40)
+    seqs = oct4 + mafk
+    gc = np.array([(s.count("G") + s.count("C")) / len(s) for s in seqs], np.float32)
+    if task == "regression":
+        labels, names = np.stack([gc, 1 - gc], 1), ["gc", "at"]
+    else:
+        labels = np.stack([np.r_[np.ones(40), np.zeros(40)], gc > np.median(gc)], 1).astype(np.float32)
+        names = ["oct4", "gcrich"]
+    part = LabelledSet(seqs, labels)
+    train, valid = part.subset(range(0, 80, 2)), part.subset(range(1, 80, 2))
+    run = run_finetune("generanno-tiny", task, names, train, valid, valid,
+                       FinetuneSettings(learning_rate=3e-3, batch_size=16, epochs=1, model_overrides=TINY))
+    keys = {"mse", "mae", "r2", "pearson", "pearson_1"} if task == "regression" else {"f1_max", "auprc"}
+    assert keys <= set(run.test) and run.test_logits.shape == (40, 2)
