@@ -6,6 +6,8 @@ Sources (fetch into RAW, default /tmp/raw, with the ordinary clients):
   pip download --no-deps --no-binary :all: -d RAW/pypi micomplete==1.1.1 pygenomeviz==1.7.0 pyrodigal==3.7.1
   (cd RAW/pypi && for f in *.tar.gz; do tar xzf $f; done)
 Then: python tests/data/make_fixtures.py [RAW]
+(umaydis_cds_families.fa and pombe_utr3_sample.csv come from the `gener data fetch` cache:
+datasets umaydis and pombe-utr3.)
 
 The cutting works on the text, not through a parser, so the slices keep NCBI's own
 formatting (what the readers must cope with). A window is widened until no feature
@@ -215,6 +217,33 @@ def make_prodigal() -> None:
         print(f"{output:40s} {len(data):>8,d} bytes")
 
 
+def make_dogma_design() -> None:
+    """Protein families and measured 3'UTRs for tests/test_dogma.py and tests/test_design.py,
+    taken from the verified `gener data fetch` cache (datasets umaydis and pombe-utr3)."""
+    import csv
+    import io
+    import random
+
+    from gener.data.fetch import dataset_path
+    from gener.tasks.dogma import build_family
+
+    lines = []
+    for family in ("p450", "histone"):
+        for cds in build_family(family, "umaydis"):
+            body = "\n".join(cds.sequence[i : i + 60] for i in range(0, len(cds.sequence), 60))
+            lines.append(f">{cds.id} family={family} {cds.description}\n{body}\n")
+    (HERE / "umaydis_cds_families.fa").write_text("".join(lines))
+    with open(dataset_path("pombe-utr3"), newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if 12 <= len(r["seq"]) <= 300]
+    rows = random.Random(0).sample(rows, 240)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["ID", "hlt", "seq"])
+    writer.writerows([r["ID"], r["hlt"], r["seq"]] for r in rows)
+    (HERE / "pombe_utr3_sample.csv").write_text(text.getvalue())
+    print(f"umaydis_cds_families.fa ({len(lines)} CDS), pombe_utr3_sample.csv ({len(rows)} 3'UTRs)")
+
+
 def main() -> None:
     for output, origin, windows in GENBANK_SLICES:
         records = genbank_records(read_source(origin))
@@ -223,6 +252,7 @@ def main() -> None:
         print(f"{output:40s} {len(text):>8,d} bytes")
     make_yeast()
     make_prodigal()
+    make_dogma_design()
 
 
 if __name__ == "__main__":
