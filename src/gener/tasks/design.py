@@ -50,18 +50,16 @@ def read_measured(data: str = DEFAULT_DATA, *, sequence_col: str = "seq", activi
     """Sequences with a numeric activity: a cached dataset name or a CSV/TSV/parquet. Rows
     without a number (``NA``) are skipped; lengths outside ``[min_bp, max_bp]`` too."""
     from gener.sequence import normalize
-    from gener.training.clm import _csv_rows, _parquet_rows
+    from gener.training.clm import table_rows
 
     path = Path(data)
     if not path.exists():
         from gener.data.fetch import dataset_path
 
-        found = dataset_path(data)
-        path = found / "pombe_half-life_UTR3.csv" if found.is_dir() else found
-    if path.name.lower().endswith(".parquet"):
-        rows = _parquet_rows(path, [sequence_col, activity_col])
-    else:
-        rows = _csv_rows(path, sequence_col, activity_col)
+        path = dataset_path(data)
+        if path.is_dir():
+            raise GenerInputError("a directory, not one table: give the CSV/TSV/parquet file", path=path)
+    rows = table_rows(path, sequence_col, activity_col)
     seqs, values, names = [], [], []
     skipped = {"no_activity": 0, "length": 0}
     for i, (name, seq, value) in enumerate(rows):

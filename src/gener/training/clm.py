@@ -64,11 +64,8 @@ def read_examples(path, *, control_col: str | None = None, sequence_col: str = "
     path = Path(path)
     if not path.exists():
         raise GenerInputError("no such file", path=path)
-    suffix = path.name.lower().removesuffix(".gz")
-    if suffix.endswith(".parquet"):
-        rows = _parquet_rows(path, [sequence_col] + ([control_col] if control_col else []))
-    elif suffix.endswith((".csv", ".tsv")):
-        rows = _csv_rows(path, sequence_col, control_col)
+    if is_table(path):
+        rows = table_rows(path, sequence_col, control_col)
     else:
         from gener.io import read_sequences
 
@@ -95,6 +92,19 @@ def read_examples(path, *, control_col: str | None = None, sequence_col: str = "
     return out
 
 
+def is_table(path) -> bool:
+    return Path(path).name.lower().removesuffix(".gz").endswith((".parquet", ".csv", ".tsv"))
+
+
+def table_rows(path, sequence_col: str, other_col: str | None = None) -> list[tuple]:
+    """``(id, sequence, other)`` rows of a parquet / CSV / TSV table (``id`` from an ``id`` or
+    ``ID`` column when there is one); a missing column is an error listing the columns."""
+    path = Path(path)
+    if path.name.lower().endswith(".parquet"):
+        return _parquet_rows(path, [sequence_col] + ([other_col] if other_col else []))
+    return _csv_rows(path, sequence_col, other_col)
+
+
 def _parquet_rows(path: Path, columns: list[str]):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -106,10 +116,11 @@ def _parquet_rows(path: Path, columns: list[str]):
     missing = [c for c in columns if c not in names]
     if missing:
         raise GenerInputError(f"no column {missing[0]!r} (columns: {', '.join(names)})", path=path)
-    table = pq.read_table(path, columns=columns + (["id"] if "id" in names else []))
+    key = "id" if "id" in names else ("ID" if "ID" in names else None)
+    table = pq.read_table(path, columns=columns + ([key] if key else []))
     seqs = table.column(columns[0]).to_pylist()
     labels = table.column(columns[1]).to_pylist() if len(columns) > 1 else [None] * len(seqs)
-    ids = table.column("id").to_pylist() if "id" in names else [None] * len(seqs)
+    ids = table.column(key).to_pylist() if key else [None] * len(seqs)
     return list(zip(ids, seqs, labels))
 
 
