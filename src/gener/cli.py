@@ -678,12 +678,13 @@ def finetune_classify_cmd(
 
 
 def _load_for(model: str, purpose: str, device):
-    """Load ``model`` with the head ``purpose`` needs: "lm" (causal-lm / masked-lm) or "base"."""
+    """Load ``model`` with the head ``purpose`` needs: "lm" (causal-lm / masked-lm), or "base":
+    whatever head the checkpoint has (its body's hidden states are what is used)."""
     from gener.modeling.loading import family_of, read_config, resolve
 
     directory = resolve(model)
     family = family_of(read_config(directory), directory)
-    task = "base" if purpose == "base" else ("causal-lm" if family == "generator" else "masked-lm")
+    task = None if purpose == "base" else ("causal-lm" if family == "generator" else "masked-lm")
     return gener.load(directory, task=task, device=device)
 
 
