@@ -182,3 +182,61 @@ def test_regression_and_multilabel_runs(tmp_path, task):
                        FinetuneSettings(learning_rate=3e-3, batch_size=16, epochs=1, model_overrides=TINY))
     keys = {"mse", "mae", "r2", "pearson", "pearson_1"} if task == "regression" else {"f1_max", "auprc"}
     assert keys <= set(run.test) and run.test_logits.shape == (40, 2)
+
+
+def test_gene_type_task_splits_by_genome_with_real_labels(tmp_path):
+    from gener.data.task_builders import GENE_CLASSES, build_gene_type
+    from gener.data.tasks import save_task
+
+    train = [str(DATA / "ecoli_k12_slices.gbk"), str(DATA / "coxiella_endosymbiont_pseudo.gbk")]
+    test = [str(DATA / "mycoplasma_mycoides_t4.gbk")]
+    t = build_gene_type(train=train, test=test, per_class=10, max_bp=1500)
+    tr, te = t.splits["train"], t.splits["test"]
+    assert set(tr.groups) == set(train) and set(te.groups) == set(test)
+    assert not set(tr.sequences) & set(te.sequences)
+    counts = np.bincount(tr.labels, minlength=len(GENE_CLASSES))
+    assert all(counts[GENE_CLASSES.index(c)] > 0 for c in ("CDS", "pseudogene", "tRNA", "rRNA", "intergenic"))
+    assert counts[GENE_CLASSES.index("CDS")] == 20  # capped per genome
+    cds = [s for s, y in zip(tr.sequences, tr.labels) if GENE_CLASSES[y] == "CDS"]
+    assert np.mean([s[:3] in ("ATG", "GTG", "TTG") for s in cds]) > 0.9  # genes read 5'->3'
+    rrna = [s for s, y in zip(tr.sequences, tr.labels) if GENE_CLASSES[y] == "rRNA"]
+    assert any(s.startswith("AAATTGAAGAGTTTGATCATGGCTCAG") for s in rrna)  # E. coli rrsH 16S
+    assert max(map(len, tr.sequences)) <= 1500
+    save_task(t, tmp_path / "gt")
+    back = load_task(tmp_path / "gt")
+    assert back.label_names == list(GENE_CLASSES) and np.array_equal(back.splits["test"].labels, te.labels)
+    assert np.array_equal(back.splits["train"].groups, tr.groups)
+
+
+def test_taxonomy_task_multilabel_over_ranks():
+    from gener.data.task_builders import _ranks, build_taxonomy
+
+    genomes = [str(DATA / "ecoli_k12_slices.gbk"), str(DATA / "coxiella_burnetii_slices.gbk")]
+    t = build_taxonomy(genomes=genomes, length=200, per_genome=50)
+    assert t.task == "multilabel" and "genus:Escherichia" in t.label_names and "genus:Coxiella" in t.label_names
+    y = t.splits["train"].labels
+    shared = [t.label_names.index(n) for n in ("domain:Bacteria", "class:Gammaproteobacteria")]
+    assert y[:, shared].all() and set(y.sum(1)) == {5.0}  # domain, phylum, class, order, genus
+    assert 40 <= len(t.splits["train"]) <= 80 and 10 <= len(t.splits["test"]) <= 20  # at most 4:1 per genome
+    assert not set(t.splits["train"].sequences) & set(t.splits["test"].sequences)
+    assert _ranks(["Bacteria", "Mycoplasmatota", "Mollicutes", "Mycoplasmataceae", "Mycoplasma"]) == [
+        "domain:Bacteria", "phylum:Mycoplasmatota", "class:Mollicutes", "genus:Mycoplasma"]
+
+
+def test_oct4_mafk_and_pum2_builders_read_their_sources(tmp_path):
+    from gener.data.task_builders import build_oct4_mafk, build_pum2
+
+    peaks = tmp_path / "oct4-mafk"
+    peaks.mkdir()
+    for name, src in (("sample.fa", "oct4_slice.fa"), ("sample2.fa", "mafk_slice.fa"),
+                      ("sample_test.fa", "oct4_slice.fa"), ("sample2_test.fa", "mafk_slice.fa")):
+        (peaks / name).write_text((DATA / src).read_text())
+    t = build_oct4_mafk(root=peaks)
+    assert t.label_names == ["MafK", "Oct4"] and np.bincount(t.splits["train"].labels).tolist() == [60, 60]
+    pum2 = tmp_path / "pum2"
+    pum2.mkdir()
+    for split in ("train", "valid", "test"):
+        (pum2 / f"PUM2_{split}.csv").write_text((DATA / "pum2_slice.csv").read_text())
+    p = build_pum2(root=pum2)
+    assert set(p.splits) == {"train", "validation", "test"} and p.splits["test"].labels.sum() == \
+        load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"]).splits["train"].labels.sum()

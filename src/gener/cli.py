@@ -677,6 +677,36 @@ def finetune_classify_cmd(
     console.print("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))
 
 
+@data_app.command("task")
+@_friendly_errors
+def data_task_cmd(
+    name: str = typer.Argument(..., help="gene-type, taxonomy, promoter, oct4-mafk or pum2."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory: train/[validation/]test.parquet + task.json (gener finetune classify --data DIR)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed (gene-type, taxonomy, promoter)."),
+    length: Optional[int] = typer.Option(None, "--length", help="Fragment / window length in bp (taxonomy 500, promoter 300)."),
+    per_class: Optional[int] = typer.Option(None, "--per-class", help="gene-type: CDS and intergenic sequences kept per genome (300)."),
+    per_genome: Optional[int] = typer.Option(None, "--per-genome", help="taxonomy: fragments per genome (300)."),
+    max_bp: Optional[int] = typer.Option(None, "--max-bp", help="gene-type: bases kept from each sequence's 5' end (2000)."),
+):
+    """Build a real labelled task from the cached reference data (see `gener data fetch`)."""
+    import inspect
+
+    from gener.data.task_builders import BUILDERS, build_task
+    from gener.data.tasks import save_task
+
+    options = {k: v for k, v in dict(seed=seed, length=length, per_class=per_class, per_genome=per_genome,
+                                     max_bp=max_bp).items() if v is not None}
+    if name in BUILDERS:
+        accepted = inspect.signature(BUILDERS[name]).parameters
+        extra = [k for k in options if k not in accepted]
+        if extra:
+            raise GenerInputError(f"task {name} takes no --{extra[0].replace('_', '-')}")
+    data = build_task(name, **options)
+    written = save_task(data, out, extra={"builder": name, "options": options})
+    console.print(escape(data.describe()))
+    console.print("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))
+
+
 def _load_for(model: str, purpose: str, device):
     """Load ``model`` with the head ``purpose`` needs: "lm" (causal-lm / masked-lm), or "base":
     whatever head the checkpoint has (its body's hidden states are what is used)."""
