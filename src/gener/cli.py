@@ -806,5 +806,62 @@ def embed_cmd(
                   f"{elapsed:.1f} s ({bases / max(elapsed, 1e-9) / 1e3:,.1f} kbp/s) -> {escape(str(out))}")
 
 
+@app.command("recover")
+@_friendly_errors
+def recover_cmd(
+    data: Path = typer.Option(..., "--data", help="Sequences: FASTA, or parquet/CSV/TSV with sequence [id, type|gene_type] columns (e.g. gener data regions)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="GENERator (greedy 6-mers) or GENERanno (autoregressive mask) checkpoint."),
+    context_bp: int = typer.Option(6144, "--context-bp", help="Context before the cut, at most (rightmost bases; 6-mer aligned for GENERator)."),
+    predict_bp: int = typer.Option(30, "--predict-bp", help="Bases to predict after the cut."),
+    per_base: bool = typer.Option(False, "--per-base", help="GENERator: argmax of each base's marginal instead of the argmax 6-mer."),
+    cut: str = typer.Option("first", "--cut", help="first: cut at min(context, length - predict); random: a seeded random cut."),
+    min_context_bp: int = typer.Option(60, "--min-context-bp", help="Skip sequences with less context than this."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --cut random."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Samples per forward pass."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Per-sample TSV (id, type, context_bp, target, predicted, accuracy)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Sequence recovery (next-k-mer prediction): accuracy of the predicted bases after a context,
+    overall and per type, with the published protocol of the model's family."""
+    import json
+    import time
+
+    from gener.tasks.recovery import accuracy_report, cut_samples, read_table_records, recover, write_predictions
+
+    if out is not None:
+        _check_output(out, data)
+    samples, skipped = cut_samples(read_table_records(data), context_bp, predict_bp, cut=cut,
+                                   min_context_bp=min_context_bp, seed=seed)
+    if not samples:
+        raise GenerInputError(f"no sequence is long enough ({min_context_bp} + {predict_bp} bp)", path=data)
+    lm, tokenizer = _load_for(model, "lm", device)
+    started = time.perf_counter()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("recovering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("recover", total=len(samples))
+        predictions = recover(lm, tokenizer, samples, predict_bp, per_base=per_base, batch_size=batch_size,
+                              progress=lambda n: bar.update(task, advance=n))
+    report = accuracy_report(samples, predictions, skipped)
+    elapsed = time.perf_counter() - started
+    if out is not None:
+        write_predictions(out, samples, predictions)
+    if as_json:
+        typer.echo(json.dumps({"model": model, "data": str(data), "context_bp": context_bp, "predict_bp": predict_bp,
+                               "per_base": per_base, "cut": cut, **report.to_dict(), "seconds": round(elapsed, 2)}, indent=2))
+        return
+    table = Table(title=f"Sequence recovery, {predict_bp} bp after up to {context_bp:,} bp ({escape(model)})")
+    for col in ("type", "samples", "accuracy"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for t, (acc, n) in sorted(report.per_type.items()):
+        table.add_row(escape(t), f"{n:,}", f"{acc:.4f}")
+    table.add_section()
+    table.add_row("all", f"{report.n:,}", f"{report.accuracy:.4f}", style="bold")
+    console.print(table)
+    console.print(f"{skipped:,} sequence(s) skipped (too short or ambiguous target); {elapsed:.1f} s")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
