@@ -11,7 +11,9 @@ from gener.cli import app
 from gener.errors import GenerInputError
 from gener.io import read_fasta
 from gener.tasks.generate import generate, load_control_tokens, write_control_tokens
-from tiny_models import tiny_generator
+from tiny_models import tiny_generator, one_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ECOLI = "tests/data/ecoli_k12_60kb.fa"
 YEAST = "tests/data/yeast_chrI_136801-152000.fa"

@@ -16,7 +16,9 @@ from gener.io import read_fasta
 from gener.modeling.perbase import base_log_probs, kmer_ids
 from gener.tasks.markov import MarkovModel
 from gener.tasks.recovery import Sample, accuracy_report, cut_samples, read_table_records, recover
-from tiny_models import tiny_generanno, tiny_generator
+from tiny_models import tiny_generanno, tiny_generator, one_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ECOLI = "tests/data/ecoli_k12_60kb.fa"
 

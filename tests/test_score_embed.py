@@ -15,7 +15,9 @@ from gener.modeling.perbase import base_log_probs, kmer_ids, target_bases
 from gener.tasks.embed import embed_sequences
 from gener.tasks.score import score_sequences
 from gener.tasks.windows import plan_windows
-from tiny_models import tiny_generanno, tiny_generator
+from tiny_models import tiny_generanno, tiny_generator, one_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ECOLI = "tests/data/ecoli_k12_60kb.fa"
 YEAST = "tests/data/yeast_chrI_136801-152000.fa"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from gener.modeling.presets import build_model
@@ -31,3 +32,13 @@ def tiny_generanno(directory=None, *, seed: int = 0, task: str = "masked-lm", **
         model.save_pretrained(directory)
         tokenizer.save_pretrained(directory)
     return model, tokenizer
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run many small ops: on a shared 2-core machine, torch's thread pool makes
+    them up to 40x slower (measured), so these tests run on one thread and restore it after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -863,5 +863,63 @@ def recover_cmd(
     console.print(f"{skipped:,} sequence(s) skipped (too short or ambiguous target); {elapsed:.1f} s")
 
 
+@app.command("variants")
+@_friendly_errors
+def variants_cmd(
+    vcf: Path = typer.Option(..., "--vcf", help="VCF (plain or compressed); SNVs are scored, other records skipped."),
+    fasta: Path = typer.Option(..., "--fasta", help="Reference sequences (FASTA, GenBank, GFF3+##FASTA) named as the VCF's CHROM."),
+    out: Path = typer.Option(..., "--out", "-o", help="TSV: chrom, pos, id, ref, alt, label, upstream_score, window_score."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Causal GENERator checkpoint."),
+    context_bp: int = typer.Option(8192, "--context-bp", help="Upstream context of the published score."),
+    window_bp: int = typer.Option(6144, "--window-bp", help="Window centred on the variant for the second score (0 = skip it)."),
+    label_key: str = typer.Option("LABEL", "--label", help="INFO key holding the label (1/0, pathogenic/benign, ...) for AUROC / AUPRC."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Sequences per forward pass."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary (counts, AUROC / AUPRC) as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Score SNVs: the published upstream-context score log p(ref) - log p(alt), and the
+    log-likelihood ratio of a window around the variant (higher = ALT less likely)."""
+    import json
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gener.io import read_sequences
+    from gener.tasks import variants as var
+    from gener.tasks.generate import check_causal
+
+    _check_output(out, vcf, fasta)
+    variants, skipped = var.read_vcf(vcf, label_key=label_key)
+    if not variants:
+        raise GenerInputError(f"no SNV to score ({skipped} record(s)/allele(s) skipped: indels or symbolic)", path=vcf)
+    genome = {r.id: r.sequence for r in read_sequences(fasta)}
+    var.check_reference(variants, genome, vcf)
+    lm, tokenizer = _load_for(model, "lm", device)
+    check_causal(lm, "variant scoring")
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("upstream score", total=len(variants))
+        var.score_upstream(lm, tokenizer, variants, genome, context_bp=context_bp, batch_size=batch_size,
+                           progress=lambda n: bar.update(task, advance=n))
+        if window_bp:
+            task = bar.add_task("window score", total=len(variants))
+            var.score_window(lm, tokenizer, variants, genome, window_bp=window_bp, batch_size=batch_size,
+                             progress=lambda n: bar.update(task, advance=n))
+    var.write_variants(out, variants)
+    summary = {"variants": len(variants), "skipped": skipped, **var.metrics(variants),
+               "seconds": round(time.perf_counter() - started, 2)}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    line = f"[green]{len(variants):,} SNVs[/] scored ({skipped:,} skipped) in {summary['seconds']:.1f} s -> {escape(str(out))}"
+    console.print(line)
+    for name in ("upstream", "window"):
+        if name in summary:
+            m = summary[name]
+            console.print(f"  {name:8s} AUROC {m['auroc']:.4f}  AUPRC {m['auprc']:.4f}  "
+                          f"({summary['labelled']['n']:,} labelled, {summary['labelled']['positives']:,} positive)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

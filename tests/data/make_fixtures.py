@@ -244,6 +244,58 @@ def make_dogma_design() -> None:
     print(f"umaydis_cds_families.fa ({len(lines)} CDS), pombe_utr3_sample.csv ({len(rows)} 3'UTRs)")
 
 
+def make_variants() -> None:
+    """ecoli_snvs.vcf: every-other-codon nonsense (LABEL=1) and synonymous (LABEL=0) SNVs in the
+    validated CDS of ecoli_k12_slices.gbk (itself a fixture, so this needs no download).
+    Real genes, constructed variants: a sanity check for `gener variants`, not a benchmark."""
+    from Bio.Data.CodonTable import unambiguous_dna_by_id
+
+    sys.path.insert(0, str(HERE.parent.parent / "src"))
+    from gener.io import read_genbank
+    from gener.sequence import reverse_complement
+
+    table = unambiguous_dna_by_id[11]
+    stops = set(table.stop_codons)
+    lines = ["##fileformat=VCFv4.2", "##source=gener tests/data/make_fixtures.py (constructed from ecoli_k12_slices.gbk)",
+             '##INFO=<ID=LABEL,Number=1,Type=Integer,Description="1 nonsense (stop gained), 0 synonymous">',
+             '##INFO=<ID=CLASS,Number=1,Type=String,Description="nonsense or synonymous">',
+             '##INFO=<ID=GENE,Number=1,Type=String,Description="locus tag of the CDS">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    rows = []
+    for record in read_genbank(HERE / "ecoli_k12_slices.gbk"):
+        for f in record.features:
+            if f.type != "CDS" or f.pseudo or len(f.parts) != 1 or f.partial_start or f.partial_end:
+                continue
+            cds = record.sequence[f.start:f.end]
+            cds = cds if f.strand == 1 else reverse_complement(cds)
+            tag = f.qualifiers.get("locus_tag", ["?"])[0]
+            found: dict[str, list] = {"nonsense": [], "synonymous": []}  # first SNV of each kind per codon
+            for c in range(1, len(cds) // 3 - 1):  # skip the start and stop codons
+                codon = cds[3 * c:3 * c + 3]
+                if codon in stops or codon not in table.forward_table:
+                    continue
+                seen = set()
+                for j in (2, 0, 1):
+                    for base in "ACGT":
+                        new = codon[:j] + base + codon[j + 1:]
+                        kind = None if base == codon[j] else "nonsense" if new in stops else (
+                            "synonymous" if table.forward_table.get(new) == table.forward_table[codon] else None)
+                        if kind and kind not in seen:
+                            seen.add(kind)
+                            found[kind].append((3 * c + j, codon[j], base))
+            for kind, candidates in found.items():  # three per kind, spread along the gene
+                picks = sorted({round(x) for x in [(len(candidates) - 1) * q for q in (0.2, 0.5, 0.8)]}) if candidates else []
+                for n, (i, ref, alt) in enumerate(candidates[p] for p in picks):
+                    pos0 = f.start + i if f.strand == 1 else f.end - 1 - i  # CDS coordinate -> genome
+                    if f.strand == -1:
+                        ref, alt = reverse_complement(ref), reverse_complement(alt)
+                    rows.append((record.id, pos0 + 1, f"{tag}_{kind[:3]}{n + 1}", ref, alt, int(kind == "nonsense"), kind, tag))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    lines += [f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\tLABEL={lab};CLASS={k};GENE={g}" for c, p, i, r, a, lab, k, g in rows]
+    (HERE / "ecoli_snvs.vcf").write_text("\n".join(lines) + "\n")
+    print(f"ecoli_snvs.vcf ({len(rows)} SNVs, {sum(r[5] for r in rows)} nonsense)")
+
+
 def main() -> None:
     for output, origin, windows in GENBANK_SLICES:
         records = genbank_records(read_source(origin))
@@ -253,6 +305,7 @@ def main() -> None:
     make_yeast()
     make_prodigal()
     make_dogma_design()
+    make_variants()
 
 
 if __name__ == "__main__":
