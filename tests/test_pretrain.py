@@ -200,6 +200,26 @@ def test_schedule_and_outputs(shards, tmp_path):
     assert type(model).__name__ == "GenerannoForMaskedLM" and model.config.num_hidden_layers == 1
 
 
+def test_validation_loss_is_logged_and_the_time_limit_stops(shards, tmp_path):
+    # Held-out shards: the fixtures' Coxiella regions only (never in this run's training data).
+    held = tmp_path / "held"
+    curate_regions([str(FIXTURES[1])], tmp_path / "h.parquet", flank=7)
+    write_shards(tmp_path / "h.parquet", held, tokenizer="kmer")
+    train = tmp_path / "train"
+    curate_regions([str(FIXTURES[0])], tmp_path / "t.parquet", flank=7)
+    write_shards(tmp_path / "t.parquet", train, tokenizer="kmer")
+    result = _run("generator-tiny", train, tmp_path / "run", steps=6, eval_data=held, eval_steps=3, eval_windows=5,
+                  learning_rate=5e-3, warmup_steps=1)
+    evals = read_loss_log(tmp_path / "run" / "eval.csv")
+    assert [r["step"] for r in evals] == [3, 6]
+    assert all(4 < r["eval_loss"] < 9 for r in evals)  # a real cross-entropy over 4,128 ids (uniform: 8.33)
+    assert evals[-1]["eval_loss"] < evals[0]["eval_loss"]  # it learns something that transfers
+    with pytest.raises(GenerInputError, match="another tokenizer"):
+        _run("generator-tiny", train, tmp_path / "r2", steps=2, eval_data=shards["nucleotide"])
+    stopped = _run("generator-tiny", train, tmp_path / "r3", steps=1000, max_minutes=1e-9)
+    assert stopped.trainer.state.global_step == 1 and (tmp_path / "r3" / "final" / "config.json").is_file()
+
+
 def test_cli_generator(shards, tmp_path):
     out = tmp_path / "run"
     args = ["pretrain", "--preset", "generator-tiny", "--data", str(shards["kmer"]), "--out", str(out),

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainingArguments
 
+from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.generanno import GenerannoForTokenClassification
 from gener.modeling.loading import resolve
@@ -29,12 +30,16 @@ LABEL_NAMES = {0: "non-coding", 1: "codon-1", 2: "codon-2", 3: "codon-3", 4: "st
 SCRATCH_ROPE = {"rope_type": "period3", "period3_pairs": 4, "rope_theta": 500000.0}
 
 
-def build_annotator_model(name: str):
-    """A token-classification model with NUM_CLASSES labels on each strand head."""
+def build_annotator_model(name: str, **overrides):
+    """A token-classification model with NUM_CLASSES labels on each strand head; ``overrides``
+    replace preset config fields (a preset only: a checkpoint keeps its architecture)."""
     head = dict(num_labels=NUM_CLASSES, num_prediction_heads=2, k=1, id2label=LABEL_NAMES,
                 label2id={v: k for k, v in LABEL_NAMES.items()})
     if name in presets.PRESETS:
-        return presets.build_model(name, "token-classification", rope_parameters=SCRATCH_ROPE, **head)
+        return presets.build_model(name, "token-classification", **{"rope_parameters": SCRATCH_ROPE, **overrides},
+                                   **head)
+    if overrides:
+        raise GenerInputError("--set changes a preset's architecture; a checkpoint keeps its own")
     return GenerannoForTokenClassification.from_pretrained(resolve(name), ignore_mismatched_sizes=True, **head)
 
 
@@ -72,8 +77,11 @@ def finetune_annotator(
     valid_bp: int = 1_000_000,
     seed: int = 0,
     resume: bool = False,
+    callbacks: list | None = None,
+    model_overrides: dict | None = None,
 ):
-    """Train and save ``out/final`` (model + tokenizer + training record)."""
+    """Train and save ``out/final`` (model + tokenizer + training record); ``callbacks`` are
+    extra ``TrainerCallback``s (e.g. :class:`gener.training.pretrain.TimeLimitCallback`)."""
     out = Path(out)
     torch.manual_seed(seed)
     tokenizer = NucleotideTokenizer()
@@ -86,7 +94,7 @@ def finetune_annotator(
         keep = np.linspace(0, len(valid_set) - 1, valid_bp // window).astype(int)
         valid_set = torch.utils.data.Subset(valid_set, keep.tolist())
 
-    net = build_annotator_model(model)
+    net = build_annotator_model(model, **(model_overrides or {}))
     args = TrainingArguments(
         output_dir=str(out),
         max_steps=steps,
@@ -118,6 +126,7 @@ def finetune_annotator(
         eval_dataset=valid_set,
         compute_metrics=_metrics if valid_set is not None else None,
         preprocess_logits_for_metrics=_argmax_logits,
+        callbacks=callbacks,
     )
     started = time.time()
     trainer.train(resume_from_checkpoint=resume or None)
@@ -127,6 +136,7 @@ def finetune_annotator(
     record = {
         "command": "gener " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "model": model,
+        "model_overrides": model_overrides or {},
         "train": train,
         "valid": valid,
         "train_bp": int(sum(len(r.ids) for r in train_records)),

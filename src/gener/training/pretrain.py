@@ -44,6 +44,7 @@ from gener.modeling import presets
 PAPER_TOKENS_PER_STEP = 128 * 16384  # 2,097,152
 IGNORE = -100
 LOSS_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm", "tokens")
+EVAL_COLUMNS = ("step", "tokens", "eval_loss")
 
 
 class KeyedWindows(torch.utils.data.Dataset):
@@ -157,38 +158,67 @@ class SetEpochCallback(TrainerCallback):
 
 
 class LossLogCallback(TrainerCallback):
-    """Appends every logged loss to ``RUN/loss.csv`` and plots ``RUN/loss.png`` at the end.
-    On resume, rows past the checkpoint's step are dropped first, so the log reads as one
-    uninterrupted run."""
+    """Appends every logged training loss to ``RUN/loss.csv`` and every validation loss to
+    ``RUN/eval.csv``, and plots ``RUN/loss.png`` at the end. On resume, rows past the
+    checkpoint's step are dropped first, so the logs read as one uninterrupted run."""
 
     def __init__(self, run_dir: Path, tokens_per_step: int):
         self.path = Path(run_dir) / "loss.csv"
+        self.eval_path = Path(run_dir) / "eval.csv"
         self.last_step = 0
         self.tokens_per_step = tokens_per_step
 
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        rows = [r for r in read_loss_log(self.path) if r["step"] <= state.global_step] if self.path.exists() else []
-        self.last_step = rows[-1]["step"] if rows else 0
-        with open(self.path, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(LOSS_COLUMNS)
-            for r in rows:
-                writer.writerow([_fmt(r[c]) for c in LOSS_COLUMNS])
+        for path, columns in ((self.path, LOSS_COLUMNS), (self.eval_path, EVAL_COLUMNS)):
+            rows = [r for r in read_loss_log(path) if r["step"] <= state.global_step] if path.exists() else []
+            if path == self.path:
+                self.last_step = rows[-1]["step"] if rows else 0
+            if path == self.path or rows:
+                with open(path, "w", newline="") as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(columns)
+                    writer.writerows([_fmt(r[c]) for c in columns] for r in rows)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs or "loss" not in logs or state.global_step <= self.last_step:
+        if not state.is_world_process_zero or not logs:
+            return
+        tokens = state.global_step * self.tokens_per_step
+        if "eval_loss" in logs:
+            new = not self.eval_path.exists()
+            with open(self.eval_path, "a", newline="") as fh:
+                writer = csv.writer(fh)
+                if new:
+                    writer.writerow(EVAL_COLUMNS)
+                writer.writerow([_fmt(v) for v in (state.global_step, tokens, logs["eval_loss"])])
+        if "loss" not in logs or state.global_step <= self.last_step:
             return  # (a run resumed at its last step logs that step once more)
         self.last_step = state.global_step
-        row = [state.global_step, state.epoch, logs["loss"], logs.get("learning_rate"), logs.get("grad_norm"),
-               state.global_step * self.tokens_per_step]
+        row = [state.global_step, state.epoch, logs["loss"], logs.get("learning_rate"), logs.get("grad_norm"), tokens]
         with open(self.path, "a", newline="") as fh:
             csv.writer(fh).writerow([_fmt(v) for v in row])
 
     def on_train_end(self, args, state, control, **kwargs):
         if state.is_world_process_zero and self.path.exists():
             plot_loss(self.path, self.path.with_suffix(".png"))
+
+
+class TimeLimitCallback(TrainerCallback):
+    """Stops training after ``minutes`` of wall time (then ``final/`` is saved as usual): for
+    fixed compute budgets. The schedule is not shortened, so a run stopped early ends before
+    its learning rate has decayed; pick ``--steps`` to fit the budget when that matters."""
+
+    def __init__(self, minutes: float):
+        self.seconds, self.started = minutes * 60, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.time()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.time() - self.started > self.seconds:
+            control.should_training_stop = True
+            control.should_save = True
 
 
 def _fmt(value):
@@ -227,6 +257,12 @@ def plot_loss(csv_path, png_path) -> Path | None:
         twin = ax.twinx()
         twin.plot(*zip(*lr), color="tab:gray", lw=0.8, ls="--")
         twin.set_ylabel("learning rate", color="tab:gray")
+    evals = Path(csv_path).with_name("eval.csv")
+    if evals.exists():
+        points = read_loss_log(evals)
+        ax.plot([r["step"] for r in points], [r["eval_loss"] for r in points], "o-", color="tab:orange", ms=3,
+                lw=1, label="validation")
+        ax.legend(loc="upper right")
     ax.set_title(Path(csv_path).parent.name)
     fig.tight_layout()
     fig.savefig(png_path, dpi=120)
@@ -346,6 +382,10 @@ def pretrain(
     seed: int = 0,
     num_workers: int = 0,
     model_overrides: dict | None = None,
+    eval_data=None,
+    eval_steps: int | None = None,
+    eval_windows: int = 256,
+    max_minutes: float | None = None,
     callbacks: list | None = None,
     log=print,
 ) -> PretrainResult:
@@ -355,6 +395,10 @@ def pretrain(
     ``steps`` (optimizer steps) or ``epochs`` (default 6, the paper's) sets the length;
     ``config`` is a YAML/JSON file of extra TrainingArguments (FSDP, DeepSpeed, ...) applied
     last; ``model_overrides`` replace preset config fields (e.g. ``num_hidden_layers=2``).
+    ``eval_data``: held-out shards (same tokenizer); the mean loss over ``eval_windows`` evenly
+    spaced windows of them (6-mers read from offset 0, masks seeded per window, so every
+    evaluation sees the same inputs) is logged every ``eval_steps`` (default ``save_steps``)
+    to ``eval.csv``. ``max_minutes`` stops training after that much wall time.
     """
     spec = presets.get_preset(preset)
     family = spec.family
@@ -388,6 +432,16 @@ def pretrain(
                               f"{preset} needs --tokenizer {tokenizer_name}", path=data)
     dataset = KeyedWindows(windows)
     tokenizer = windows.tokenizer
+    eval_set = None
+    if eval_data is not None:
+        held = ShardDataset(eval_data, seq_len, tokenizer=None, offset_augment=False, seed=seed)
+        if held.index["tokenizer"] != windows.index["tokenizer"]:
+            raise GenerInputError("validation shards were written with another tokenizer than the training shards",
+                                  path=eval_data)
+        if len(held) == 0:
+            raise GenerInputError(f"no complete window of {seq_len:,} tokens in the validation shards", path=eval_data)
+        keep = np.linspace(0, len(held) - 1, min(eval_windows, len(held))).astype(int)
+        eval_set = torch.utils.data.Subset(KeyedWindows(held), sorted(set(keep.tolist())))
 
     cuda = torch.cuda.is_available()
     bf16 = bool(cuda and torch.cuda.is_bf16_supported())
@@ -448,6 +502,9 @@ def pretrain(
         save_strategy="steps",
         save_steps=save_steps,
         save_total_limit=save_total_limit,
+        eval_strategy="steps" if eval_set is not None else "no",
+        eval_steps=eval_steps or save_steps,
+        per_device_eval_batch_size=batch_size,
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=num_workers,
@@ -466,9 +523,11 @@ def pretrain(
         model=model,
         args=args,
         train_dataset=dataset,
+        eval_dataset=eval_set,
         data_collator=collator,
         compute_loss_func=compute_loss_func,
-        callbacks=[SetEpochCallback(dataset), LossLogCallback(out, plan.tokens_per_step), *(callbacks or [])],
+        callbacks=[SetEpochCallback(dataset), LossLogCallback(out, plan.tokens_per_step),
+                   *([TimeLimitCallback(max_minutes)] if max_minutes else []), *(callbacks or [])],
     )
     plan.extra["distributed"] = _distributed_mode(trainer)
     if is_main_process():
@@ -487,11 +546,12 @@ def pretrain(
             "seq_len": seq_len, "batch_size": batch_size, "world_size": processes, "grad_accum": accum,
             "tokens_per_step": plan.tokens_per_step, "learning_rate": learning_rate, "warmup_steps": warmup_steps,
             "steps": steps, "epochs": epochs, "seed": seed, "config": str(config) if config else None,
+            "eval_data": str(eval_data) if eval_data else None, "max_minutes": max_minutes,
         }
         earlier = out / "pretrain.json"
         if resume and earlier.exists():
             before = json.loads(earlier.read_text())
-            changed = [k for k in record if k not in ("data", "config") and before.get(k) != record[k]]
+            changed = [k for k in record if k not in ("data", "config", "eval_data", "max_minutes") and before.get(k) != record[k]]
             if changed:
                 log(f"warning: resuming with other settings than the run began with ({', '.join(changed)}): "
                     "the loss curve will not continue exactly")
