@@ -137,3 +137,12 @@ def test_run_dogma_end_to_end(tmp_path):
     assert saved["groups"]["codon_shuffled"]["complete_fraction"] == 1.0
     assert report["model"]["steps"] == 4
     assert not list(out.glob(".*.tmp"))
+
+
+def test_controls_use_a_sample_of_the_family(family):
+    result = dogma.compare(family, [], seed=3, control_size=5)
+    groups = result["groups"]
+    assert groups["generated"].sequences == 0 and result["tests"] == {}
+    assert groups["codon_shuffled"].sequences == groups["natural"].sequences == 5
+    # leave-one-out still holds for a sample: no natural protein is its own nearest
+    assert groups["natural"].identity["max"] < 1.0

@@ -232,13 +232,14 @@ def finetune_annotator_cmd(
     eval_steps: int = typer.Option(500, "--eval-steps", help="Evaluate and checkpoint every N steps."),
     seed: int = typer.Option(0, help="Random seed (windows, initialisation)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
 ):
     """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""
     from gener.training.annotator import finetune_annotator
 
     final = finetune_annotator(
         model, train, valid or [], out, window=window, batch_size=batch_size, steps=steps,
-        learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume,
+        learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume, model_overrides=_parse_overrides(set_),
     )
     console.print(f"[green]saved[/] {final}")
 
@@ -557,6 +558,8 @@ def dogma_cmd(
     loss: str = typer.Option("token", "--loss", help="token or per-base."),
     max_members: Optional[int] = typer.Option(200, "--max-members", help="For a named family: at most this many CDS."),
     max_length: Optional[int] = typer.Option(3000, "--max-length", help="For a named family: longest CDS kept (bp)."),
+    control_size: int = typer.Option(200, "--control-size", help="Natural CDS sampled for the shuffled controls and the natural reference."),
+    gen_batch: int = typer.Option(16, "--gen-batch", help="Samples per generation batch."),
     seed: int = typer.Option(0, "--seed"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Preset config override KEY=VALUE when --model is a preset."),
 ):
@@ -567,7 +570,8 @@ def dogma_cmd(
         model, family, out, source=source, table=table, max_members=max_members, max_length=max_length,
         num_samples=num_samples, max_new_bp=max_new_bp, temperature=temperature, top_p=top_p, top_k=top_k,
         min_aa=min_aa, steps=steps, epochs=epochs, batch_size=batch_size, learning_rate=lr, loss=loss, seed=seed,
-        model_overrides=_parse_overrides(set_), log=lambda text: console.print(escape(text)),
+        control_size=control_size, generate_batch=gen_batch, model_overrides=_parse_overrides(set_),
+        log=lambda text: console.print(escape(text)),
     )
     table_ = Table(title=f"central dogma: {report['family']['origin']}")
     for col in ("group", "sequences", "complete ORFs", "kept", "protein aa (median)", "identity (median)"):
@@ -600,6 +604,9 @@ def design_cmd(
     gen_lr: float = typer.Option(1e-4, "--gen-lr"),
     judge_epochs: int = typer.Option(10, "--judge-epochs", help="Most epochs of the regression judge (early stopping)."),
     judge_lr: float = typer.Option(1e-4, "--judge-lr"),
+    batch_size: int = typer.Option(8, "--batch-size", help="Generator fine-tuning rows per step."),
+    judge_batch: int = typer.Option(32, "--judge-batch", help="Judge fine-tuning batch."),
+    gen_batch: int = typer.Option(16, "--gen-batch", help="Samples per generation batch."),
     loss: str = typer.Option("token", "--loss", help="Generator loss: token or per-base."),
     seed: int = typer.Option(0, "--seed"),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Preset config override KEY=VALUE when --model is a preset."),
@@ -611,7 +618,8 @@ def design_cmd(
         model, out, data=data, sequence_col=sequence_col, activity_col=activity_col, max_bp=max_bp,
         max_sequences=max_sequences, test_fraction=test_fraction, num_samples=num_samples, max_new_bp=max_new_bp,
         temperature=temperature, top_p=top_p, top_k=top_k, gen_steps=gen_steps, gen_epochs=gen_epochs, gen_lr=gen_lr,
-        judge_epochs=judge_epochs, judge_lr=judge_lr, loss=loss, seed=seed, model_overrides=_parse_overrides(set_),
+        judge_epochs=judge_epochs, judge_lr=judge_lr, batch_size=batch_size, judge_batch=judge_batch,
+        generate_batch=gen_batch, loss=loss, seed=seed, model_overrides=_parse_overrides(set_),
         log=lambda text: console.print(escape(text)),
     )
     table_ = Table(title=f"predicted {activity_col}")

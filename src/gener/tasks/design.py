@@ -169,7 +169,8 @@ def run_design(model: str, out, *, data: str = DEFAULT_DATA, sequence_col: str =
                quantile: float = 0.25, num_samples: int = 64, max_new_bp: int | None = None,
                temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0, gen_steps: int | None = None,
                gen_epochs: float = 3.0, gen_lr: float = 1e-4, batch_size: int = 8, loss: str = "token",
-               judge_epochs: int = 10, judge_lr: float = 1e-4, judge_batch: int = 32, seed: int = 0,
+               judge_epochs: int = 10, judge_lr: float = 1e-4, judge_batch: int = 32, generate_batch: int = 16,
+               seed: int = 0,
                model_overrides: dict | None = None, progress: bool = True, log=print) -> dict:
     """The whole experiment; writes ``out/`` = generator/ (fine-tuned run),
     generated_{high,low}.fa, design.json, design.png. Returns the report."""
@@ -232,7 +233,7 @@ def run_design(model: str, out, *, data: str = DEFAULT_DATA, sequence_col: str =
     for label in LABELS:
         samples = generate(net, tokenizer, [""], num_samples=num_samples, max_new_bp=budget, temperature=temperature,
                            top_p=top_p, top_k=top_k, control=label, control_tokens=controls, seed=seed,
-                           progress=progress)
+                           batch_size=generate_batch, progress=progress)
         write_fasta(out / f"generated_{label}.fa",
                     [Cds(f"{label}_{i + 1}", f"finished={'yes' if g.finished else 'no'}", g.sequence)
                      for i, g in enumerate(samples)])

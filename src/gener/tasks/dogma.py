@@ -269,8 +269,13 @@ def _summary(values) -> dict:
 
 
 def evaluate_group(name: str, sequences: list[str], natural: list[Cds], nearest: NearestProtein, *,
-                   table: int = 1, min_aa: int = 30, leave_one_out: bool = False) -> GroupReport:
-    """Complete ORFs, deduplication against the training CDS, lengths and identities."""
+                   table: int = 1, min_aa: int = 30, leave_one_out: list[int] | bool = False) -> GroupReport:
+    """Complete ORFs, deduplication against the training CDS, lengths and identities.
+    ``leave_one_out`` (natural sequences themselves): True when ``sequences[i]`` is
+    ``natural[i]``, or the natural index of each sequence; that member is not its own
+    nearest, and nothing counts as memorised."""
+    if leave_one_out is True:
+        leave_one_out = list(range(len(sequences)))
     training = {c.sequence for c in natural}
     seen: set[str] = set()
     complete = memorised = duplicates = 0
@@ -288,7 +293,7 @@ def evaluate_group(name: str, sequences: list[str], natural: list[Cds], nearest:
             duplicates += 1
             continue
         seen.add(orf)
-        index, ident = nearest.nearest(protein, exclude=i if leave_one_out else None)
+        index, ident = nearest.nearest(protein, exclude=leave_one_out[i] if leave_one_out else None)
         rep.dna_lengths.append(len(orf))
         rep.protein_lengths.append(len(protein))
         rep.identities.append(round(ident, 4))
@@ -307,18 +312,24 @@ def controls(natural: list[Cds], seed: int = 0) -> dict[str, list[str]]:
             "dinucleotide_shuffled": [dinucleotide_shuffle(c.sequence, rng) for c in natural]}
 
 
-def compare(natural: list[Cds], generated: list[str], *, table: int = 1, min_aa: int = 30, seed: int = 0) -> dict:
-    """Every group's report plus a Mann-Whitney test of generated vs control identities."""
+def compare(natural: list[Cds], generated: list[str], *, table: int = 1, min_aa: int = 30, seed: int = 0,
+            control_size: int | None = 200) -> dict:
+    """Every group's report plus a Mann-Whitney test of generated vs control identities.
+    Controls and the leave-one-out natural group use at most ``control_size`` members (a
+    seeded sample; alignments are the cost); the reference set is always the whole family."""
     from scipy.stats import mannwhitneyu
 
     proteins = [complete_orf(c.sequence, table) for c in natural]
     nearest = NearestProtein(proteins)
+    sample = list(range(len(natural)))
+    if control_size and len(natural) > control_size:
+        sample = sorted(np.random.default_rng(seed).choice(len(natural), control_size, replace=False).tolist())
     groups = {"generated": evaluate_group("generated", generated, natural, nearest, table=table, min_aa=min_aa)}
-    for name, seqs in controls(natural, seed).items():
+    for name, seqs in controls([natural[i] for i in sample], seed).items():
         groups[name] = evaluate_group(name, seqs, natural, nearest, table=table, min_aa=min_aa)
     if len(natural) > 1:
-        groups["natural"] = evaluate_group("natural", [c.sequence for c in natural], natural, nearest, table=table,
-                                           min_aa=min_aa, leave_one_out=True)
+        groups["natural"] = evaluate_group("natural", [natural[i].sequence for i in sample], natural, nearest,
+                                           table=table, min_aa=min_aa, leave_one_out=sample)
     tests = {}
     gen = groups["generated"].identities
     for name in ("codon_shuffled", "dinucleotide_shuffled"):
@@ -377,8 +388,8 @@ def run_dogma(model: str, family: str, out, *, source: str = DEFAULT_SOURCE, tab
               max_new_bp: int | None = None, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0,
               min_aa: int = 30, steps: int | None = None, epochs: float = 3.0, batch_size: int = 4,
               learning_rate: float = 1e-4, loss: str = "token", max_tokens: int | None = None,
-              valid_fraction: float = 0.1, seed: int = 0, model_overrides: dict | None = None,
-              progress: bool = True, log=print) -> dict:
+              valid_fraction: float = 0.1, control_size: int | None = 200, generate_batch: int = 16, seed: int = 0,
+              model_overrides: dict | None = None, progress: bool = True, log=print) -> dict:
     """The whole experiment; writes ``out/`` = family.fa, model/ (the fine-tuned run),
     generated.fa, generated.faa, dogma.json, dogma.png. Returns the report."""
     import gener
@@ -411,9 +422,11 @@ def run_dogma(model: str, family: str, out, *, source: str = DEFAULT_SOURCE, tab
     net, tokenizer = gener.load(str(run.final))
     budget = max_new_bp or int(math.ceil(longest * 1.25 / 6) * 6)
     samples = generate(net, tokenizer, [""], num_samples=num_samples, max_new_bp=budget, temperature=temperature,
-                       top_p=top_p, top_k=top_k, seed=seed, allow_empty=True, progress=progress)
+                       top_p=top_p, top_k=top_k, seed=seed, allow_empty=True, batch_size=generate_batch,
+                       progress=progress)
     generated = [g.sequence for g in samples]
-    result = compare(natural, generated, table=table, min_aa=min_aa, seed=seed)
+    log(f"{len(samples)} samples, {sum(g.finished for g in samples)} ended with </s>; comparing with the family")
+    result = compare(natural, generated, table=table, min_aa=min_aa, seed=seed, control_size=control_size)
     groups: dict[str, GroupReport] = result["groups"]
 
     write_fasta(out / "generated.fa", [Cds(f"gen{i + 1}", f"finished={'yes' if g.finished else 'no'}", g.sequence)
