@@ -1,7 +1,7 @@
 """Sequence recovery of a model against order-k Markov baselines, in the same run, same samples.
 
     python benchmarks/recovery.py --model gener-generator-tiny --train TRAIN... --data HELD_OUT \
-        [--context-bp 6144] [--predict-bp 30] [--orders 0-12] [--max-samples 2000] [--cut first]
+        [--context-bp 6144] [--predict-bp 30] [--orders 0-10] [--max-samples 2000] [--cut first]
         [--per-base] [--json OUT.json] [--threads N]
 
 - ``--train``: the sequences the Markov models are fitted on (FASTA, GenBank, parquet such as a
@@ -44,7 +44,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--data", required=True)
     ap.add_argument("--context-bp", type=int, default=6144)
     ap.add_argument("--predict-bp", type=int, default=30)
-    ap.add_argument("--orders", default="0-12")
+    ap.add_argument("--orders", default="0-10")
     ap.add_argument("--max-samples", type=int, default=2000)
     ap.add_argument("--cut", default="first", choices=["first", "random"])
     ap.add_argument("--seed", type=int, default=0)

@@ -23,6 +23,7 @@ _CODE = np.full(256, 4, np.uint8)
 for _i, _b in enumerate(BASES):
     _CODE[ord(_b)] = _CODE[ord(_b.lower())] = _i
 MAX_ORDER = 12
+_BLOCK = 4_000_000  # bases per counting pass
 
 
 def encode(seq: str) -> np.ndarray:
@@ -35,21 +36,32 @@ class MarkovModel:
         if not 0 <= order <= MAX_ORDER:
             raise ValueError(f"order must be in 0..{MAX_ORDER}")
         self.order, self.alpha = order, alpha
-        self.counts = [np.zeros((4 ** j, 4), np.int64) for j in range(order + 1)]
+        self.counts = [np.zeros((4 ** j, 4), np.int32) for j in range(order + 1)]  # order 12: 268 MB
 
     # --- fitting -----------------------------------------------------------------------
     def fit(self, sequences: Iterable[str]) -> "MarkovModel":
+        """Add the counts of ``sequences``. Sequences are joined with an N between them into
+        blocks of a few Mbp (no context crosses an N), so short genes cost no more per base
+        than a chromosome."""
+        block, size = [], 0
         for seq in sequences:
-            codes = encode(seq)
-            if len(codes) == 0:
-                continue
-            ctx, run = _contexts(codes, self.order)
-            target_ok = codes < 4
-            for j in range(self.order + 1):
-                use = target_ok & (run >= j)
-                index = (ctx[use] % (4 ** j)) * 4 + codes[use]
-                self.counts[j] += np.bincount(index, minlength=4 ** (j + 1)).reshape(-1, 4)
+            block.append(seq)
+            size += len(seq) + 1
+            if size >= _BLOCK:
+                self._count("N".join(block))
+                block, size = [], 0
+        if block:
+            self._count("N".join(block))
         return self
+
+    def _count(self, text: str) -> None:
+        codes = encode(text)
+        ctx, run = _contexts(codes, self.order)
+        target_ok = codes < 4
+        for j in range(self.order + 1):
+            use = target_ok & (run >= j)
+            index = (ctx[use] % (4 ** j)) * 4 + codes[use]
+            self.counts[j] += np.bincount(index, minlength=4 ** (j + 1)).reshape(-1, 4).astype(self.counts[j].dtype)
 
     @property
     def bases_seen(self) -> int:
