@@ -122,6 +122,11 @@ def test_cli_score_and_embed(tmp_path):
     assert r.exit_code == 0, r.output
     table = pq.read_table(pq_out)
     assert table.column("id").to_pylist() == ["NC_000913.2:1-60000"] and len(table.column("embedding")[0]) == 64
+    r = runner.invoke(app, ["score", YEAST, "--model", "gener-annotator-tiny"])  # no masked-LM head: refused
+    assert r.exit_code == 2 and "token-classification checkpoint" in r.output
+    r = runner.invoke(app, ["embed", YEAST, "--model", "gener-annotator-tiny", "-o", str(pq_out)])  # its encoder body
+    assert r.exit_code == 0, r.output
+    assert pq.read_table(pq_out).column("pool").to_pylist() == ["first"]
     bad = tmp_path / "bad.fa"
     bad.write_text(">x\nACGT?ACGT\n")
     r = runner.invoke(app, ["score", str(bad), "--model", str(tmp_path / "m"), "-o", str(tmp_path / "no.tsv")])

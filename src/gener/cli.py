@@ -718,11 +718,15 @@ def data_task_cmd(
 def _load_for(model: str, purpose: str, device):
     """Load ``model`` with the head ``purpose`` needs: "lm" (causal-lm / masked-lm), or "base":
     whatever head the checkpoint has (its body's hidden states are what is used)."""
-    from gener.modeling.loading import family_of, read_config, resolve
+    from gener.modeling.loading import family_of, read_config, resolve, task_of
 
     directory = resolve(model)
-    family = family_of(read_config(directory), directory)
+    config = read_config(directory)
+    family = family_of(config, directory)
     task = None if purpose == "base" else ("causal-lm" if family == "generator" else "masked-lm")
+    if task is not None and task_of(config, family) != task:  # a head it does not have would be random weights
+        raise GenerInputError(f"{model} is a {task_of(config, family)} checkpoint; this command needs a {task} model "
+                              "(a base / pre-trained checkpoint)")
     return gener.load(directory, task=task, device=device)
 
 

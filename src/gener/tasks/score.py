@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from gener.modeling.perbase import base_log_probs, kmer_ids, target_bases
-from gener.tasks.windows import Window, batched, body_of, family_of_model, plan_windows
+from gener.tasks.windows import batched, body_of, family_of_model, plan_windows
 
 _LOGIT_ROWS = 2048  # rows of logits materialised at once
 
