@@ -11,7 +11,7 @@ from gener.cli import app
 from gener.errors import GenerInputError
 from gener.io import read_fasta
 from gener.tasks.generate import generate, load_control_tokens, write_control_tokens
-from tiny_models import tiny_generator, one_thread  # noqa: F401 (fixture)
+from tiny_models import tiny_generanno, tiny_generator, one_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -96,6 +96,10 @@ def test_bad_input_is_one_clear_error(tiny, genome):
         generate(short_model, tok, [genome[:360]], max_new_bp=60, progress=False)
     with pytest.raises(GenerInputError, match="unknown control label 'high'; known labels: none"):
         generate(model, tok, [genome[:60]], control="high", progress=False)
+    with pytest.raises(GenerInputError, match="needs a causal GENERator model"):
+        generate(tiny_generanno()[0], tok, [genome[:60]], progress=False)
+    with pytest.raises(GenerInputError, match="only 3 reserved tokens"):
+        write_control_tokens("unused", ["a", "b", "c", "d"])
 
 
 def test_control_tokens_from_the_model_directory(tmp_path, genome):
