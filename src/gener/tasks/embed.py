@@ -30,8 +30,10 @@ def default_pool(model) -> str:
 
 
 def embed_sequences(model, tokenizer, records: Iterable[tuple[str, str]], *, pool: str | None = None,
-                    window: int | None = None, batch_size: int = 8, progress=None) -> Iterator[tuple[str, int, int, np.ndarray]]:
-    """Yield ``(id, length, windows, float32 vector)`` per ``(id, sequence)``, in order."""
+                    window: int | None = None, batch_size: int = 8, max_batch_tokens: int = 32768,
+                    progress=None) -> Iterator[tuple[str, int, int, np.ndarray]]:
+    """Yield ``(id, length, windows, float32 vector)`` per ``(id, sequence)``, in order; a forward
+    pass holds at most ``batch_size`` windows and about ``max_batch_tokens`` tokens."""
     family = family_of_model(model)
     pool = pool or default_pool(model)
     if pool not in POOLS:
@@ -59,7 +61,7 @@ def embed_sequences(model, tokenizer, records: Iterable[tuple[str, str]], *, poo
                 yield w, ids
 
     next_item = 0
-    for batch in batched(windows(), batch_size):
+    for batch in batched(windows(), max(1, min(batch_size, max_batch_tokens // (window + 2)))):
         rows = [np.concatenate([[bos], ids[w.start:w.end]] + ([[bos]] if causal else [])) for w, ids in batch]
         width = max(len(r) for r in rows)
         ids_t = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)

@@ -50,10 +50,12 @@ class Score:
 
 def score_sequences(model, tokenizer, records: Iterable[tuple[str, str]], *, per_base: bool = False,
                     window: int | None = None, stride: int | None = None, batch_size: int = 8,
-                    mask_spacing: int | None = None, progress=None) -> Iterator[Score]:
+                    mask_spacing: int | None = None, max_batch_tokens: int = 32768, progress=None) -> Iterator[Score]:
     """Yield a :class:`Score` per ``(id, normalised sequence)``, in input order, streaming.
 
-    ``window`` / ``stride`` in tokens (default: the model's context, half of it).
+    ``window`` / ``stride`` in tokens (default: the model's context, half of it). A forward
+    pass holds at most ``batch_size`` windows and about ``max_batch_tokens`` tokens (at least
+    one window), so full-context windows of a large model do not exhaust memory.
     ``progress(bases)`` is called as bases are scored."""
     family = family_of_model(model)
     context = model.config.max_position_embeddings
@@ -63,7 +65,8 @@ def score_sequences(model, tokenizer, records: Iterable[tuple[str, str]], *, per
     else:
         if per_base:
             raise ValueError("per-base scoring is for 6-mer GENERator models")
-        scorer = _MaskedScorer(model, tokenizer, mask_spacing)
+        scorer = _MaskedScorer(model, tokenizer, mask_spacing, max_batch_tokens)
+    batch_size = max(1, min(batch_size, max_batch_tokens // (window + 1)))
     yield from scorer.run(records, window, stride, batch_size, progress)
 
 
@@ -158,9 +161,9 @@ class _CausalScorer(_Scorer):
 class _MaskedScorer(_Scorer):
     causal = False
 
-    def __init__(self, model, tokenizer, mask_spacing):
+    def __init__(self, model, tokenizer, mask_spacing, max_batch_tokens):
         super().__init__(model, tokenizer)
-        self.spacing = mask_spacing
+        self.spacing, self.max_batch_tokens = mask_spacing, max_batch_tokens
         self.bases = torch.tensor(tokenizer.convert_tokens_to_ids(list("ACGT")), device=self.device)
 
     def tokens(self, seq):
@@ -177,7 +180,7 @@ class _MaskedScorer(_Scorer):
                       else [owned[i:i + 1] for i in range(len(owned))])
             groups = [g for g in groups if len(g)]
             ll = 0.0
-            for chunk in batched(groups, 16):
+            for chunk in batched(groups, max(1, min(16, self.max_batch_tokens // len(row)))):
                 inputs = row.repeat(len(chunk), 1)
                 for i, g in enumerate(chunk):
                     inputs[i, g] = self.tok.mask_token_id
