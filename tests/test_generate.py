@@ -1,6 +1,7 @@
 """gener.tasks.generate and `gener generate` on real sequences with tiny random models."""
 
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,8 +16,9 @@ from tiny_models import tiny_generanno, tiny_generator, one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-ECOLI = "tests/data/ecoli_k12_60kb.fa"
-YEAST = "tests/data/yeast_chrI_136801-152000.fa"
+DATA = Path(__file__).parent / "data"
+ECOLI = str(DATA / "ecoli_k12_60kb.fa")
+YEAST = str(DATA / "yeast_chrI_136801-152000.fa")
 DNA = re.compile("^[ACGT]*$")
 
 

@@ -2,10 +2,12 @@
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -20,7 +22,9 @@ from tiny_models import tiny_generanno, tiny_generator, one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-ECOLI = "tests/data/ecoli_k12_60kb.fa"
+DATA = Path(__file__).parent / "data"
+ECOLI = str(DATA / "ecoli_k12_60kb.fa")
+SLICES = str(DATA / "ecoli_k12_slices.gbk")
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +103,13 @@ def test_masked_protocol_batched_equals_single(genome):
 def test_cli_recover_json_and_errors(tmp_path):
     tiny_generator(tmp_path / "m")
     runner = CliRunner()
-    args = ["recover", "--data", "tests/data/ecoli_k12_slices.gbk", "--model", str(tmp_path / "m"), "--context-bp", "600",
+    args = ["recover", "--data", SLICES, "--model", str(tmp_path / "m"), "--context-bp", "600",
             "--json", "-o", str(tmp_path / "p.tsv")]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     report = json.loads(r.stdout[r.stdout.index("{"):])
     assert report["samples"] == 3 and 0 <= report["accuracy"] <= 1 and report["per_type"]["all"]["samples"] == 3
     assert len((tmp_path / "p.tsv").read_text().splitlines()) == 4
-    r = runner.invoke(app, ["recover", "--data", "tests/data/ecoli_k12_slices.gbk", "--model", str(tmp_path / "m"),
+    r = runner.invoke(app, ["recover", "--data", SLICES, "--model", str(tmp_path / "m"),
                             "--min-context-bp", "100000", "--context-bp", "200000"])
     assert r.exit_code == 2 and "no sequence is long enough" in r.output

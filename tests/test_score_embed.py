@@ -1,6 +1,7 @@
 """gener score / gener embed against brute-force forward passes on real sequences."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -19,8 +20,9 @@ from tiny_models import tiny_generanno, tiny_generator, one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-ECOLI = "tests/data/ecoli_k12_60kb.fa"
-YEAST = "tests/data/yeast_chrI_136801-152000.fa"
+DATA = Path(__file__).parent / "data"
+ECOLI = str(DATA / "ecoli_k12_60kb.fa")
+YEAST = str(DATA / "yeast_chrI_136801-152000.fa")
 
 
 @pytest.fixture(scope="module")

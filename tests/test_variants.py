@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,8 +18,9 @@ from tiny_models import tiny_generator, one_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-VCF = "tests/data/ecoli_snvs.vcf"
-GBK = "tests/data/ecoli_k12_slices.gbk"
+DATA = Path(__file__).parent / "data"
+VCF = str(DATA / "ecoli_snvs.vcf")
+GBK = str(DATA / "ecoli_k12_slices.gbk")
 
 
 @pytest.fixture(scope="module")
