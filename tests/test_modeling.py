@@ -79,3 +79,33 @@ def test_unknown_preset_and_task_are_clear_errors():
         presets.build_config("generator-7b")
     with pytest.raises(GenerInputError, match="no task"):
         presets.model_class("generator", "token-classification")
+
+
+def test_factorised_kmer_rows_train_shared_base_vectors_and_export_a_plain_llama(tmp_path):
+    from transformers import LlamaForCausalLM
+
+    from gener.modeling.factorised import factorise, is_factorised, materialise
+    from gener.tokenization import KmerTokenizer
+
+    tok = KmerTokenizer()
+    model = presets.build_model("generator-tiny", num_hidden_layers=1, hidden_size=32, intermediate_size=64)
+    factorise(model, tok)
+    assert is_factorised(model)
+    emb = model.model.embed_tokens.weight
+    aaaaaa, aaaaat, gggggg = (tok.convert_tokens_to_ids(m) for m in ("AAAAAA", "AAAAAT", "GGGGGG"))
+    # 6-mers sharing five bases share five of six composed vectors: closer than unrelated ones.
+    near = torch.dist(emb[aaaaaa], emb[aaaaat])
+    far = torch.dist(emb[aaaaaa], emb[gggggg])
+    assert near < far
+    ids = torch.tensor([tok("ACGTACGGTTACCAGTACGATTTACG")["input_ids"]])
+    model(input_ids=ids, labels=ids).loss.backward()
+    base = model.model.embed_tokens.parametrizations.weight[0].base
+    assert base.grad is not None and base.grad.abs().sum() > 0  # one sequence trains every 6-mer's rows
+    with torch.no_grad():
+        before = model(input_ids=ids).logits
+    materialise(model)
+    assert not is_factorised(model)
+    model.save_pretrained(tmp_path)
+    plain = LlamaForCausalLM.from_pretrained(tmp_path)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(input_ids=ids).logits, before)

@@ -281,7 +281,9 @@ def pretrain_cmd(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Held-out shards: validation loss every --eval-steps to RUN/eval.csv."),
     eval_steps: Optional[int] = typer.Option(None, "--eval-steps", help="Validate every N optimizer steps (default --save-steps)."),
+    eval_windows: int = typer.Option(256, "--eval-windows", help="Validation windows (evenly spaced over the held-out shards)."),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop after this much wall time (final/ is still saved)."),
+    factorised: bool = typer.Option(False, "--factorised-kmers", help="Train 6-mer rows through shared per-base vectors (small models, little data); saves a plain Llama."),
 ):
     """Pre-train a preset from scratch on token shards (paper recipe; runs under torchrun)."""
     from gener.training.pretrain import is_main_process, pretrain
@@ -290,7 +292,8 @@ def pretrain_cmd(
         preset, data, out, seq_len=seq_len, tokens_per_step=tokens_per_step, batch_size=batch_size,
         learning_rate=lr, warmup_steps=warmup, steps=steps, epochs=epochs, resume=resume, config=config,
         save_steps=save_steps, logging_steps=log_steps, seed=seed, num_workers=workers,
-        model_overrides=_parse_overrides(set_), eval_data=eval_data, eval_steps=eval_steps, max_minutes=max_minutes,
+        model_overrides=_parse_overrides(set_), eval_data=eval_data, eval_steps=eval_steps, eval_windows=eval_windows, max_minutes=max_minutes,
+        factorised=factorised,
         log=lambda text: console.print(escape(text)),
     )
     if is_main_process():

@@ -34,12 +34,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_model
 from transformers import Trainer, TrainerCallback, TrainerState, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from gener.data.shards import ShardDataset
 from gener.errors import GenerInputError
 from gener.modeling import presets
+from gener.modeling.factorised import factorise, materialise
 
 PAPER_TOKENS_PER_STEP = 128 * 16384  # 2,097,152
 IGNORE = -100
@@ -386,6 +388,7 @@ def pretrain(
     eval_steps: int | None = None,
     eval_windows: int = 256,
     max_minutes: float | None = None,
+    factorised: bool = False,
     callbacks: list | None = None,
     log=print,
 ) -> PretrainResult:
@@ -399,6 +402,8 @@ def pretrain(
     spaced windows of them (6-mers read from offset 0, masks seeded per window, so every
     evaluation sees the same inputs) is logged every ``eval_steps`` (default ``save_steps``)
     to ``eval.csv``. ``max_minutes`` stops training after that much wall time.
+    ``factorised`` (GENERator only) trains the 6-mer embedding and output rows through shared
+    per-base vectors (:mod:`gener.modeling.factorised`); ``final/`` is a plain Llama all the same.
     """
     spec = presets.get_preset(preset)
     family = spec.family
@@ -457,12 +462,16 @@ def pretrain(
     torch.manual_seed(seed)  # the initial weights (the Trainer seeds again before its own work)
     overrides.setdefault("attn_implementation", "sdpa")
     model = presets.build_model(preset, None, **overrides)
+    if factorised:
+        if family != "generator":
+            raise GenerInputError("--factorised-kmers is for 6-mer models (generator-* presets)")
+        factorise(model, tokenizer)
     finished = False
     if resume:
         state = json.loads((Path(last) / "trainer_state.json").read_text())
         finished = state["global_step"] >= (steps or state["max_steps"])
-        if finished:
-            model = type(model).from_pretrained(last, attn_implementation=overrides["attn_implementation"])
+        if finished:  # (a factorised checkpoint holds parametrised weights: load them into the same structure)
+            load_model(model, str(Path(last) / "model.safetensors"))
     if family == "generator":
         collator, compute_loss_func = CausalCollator(), None
     else:
@@ -546,7 +555,7 @@ def pretrain(
             "seq_len": seq_len, "batch_size": batch_size, "world_size": processes, "grad_accum": accum,
             "tokens_per_step": plan.tokens_per_step, "learning_rate": learning_rate, "warmup_steps": warmup_steps,
             "steps": steps, "epochs": epochs, "seed": seed, "config": str(config) if config else None,
-            "eval_data": str(eval_data) if eval_data else None, "max_minutes": max_minutes,
+            "eval_data": str(eval_data) if eval_data else None, "max_minutes": max_minutes, "factorised": factorised,
         }
         earlier = out / "pretrain.json"
         if resume and earlier.exists():
@@ -566,6 +575,7 @@ def pretrain(
     else:
         trainer.train(resume_from_checkpoint=last if resume else None)
     final = out / "final"
+    materialise(trainer.model)  # a no-op unless factorised
     trainer.save_model(str(final))
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(final))
