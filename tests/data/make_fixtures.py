@@ -306,6 +306,9 @@ def main() -> None:
     make_prodigal()
     make_dogma_design()
     make_variants()
+    import make_task_fixtures  # PUM2 / Oct4 / MafK slices, from the gener data cache
+
+    make_task_fixtures.main()
 
 
 if __name__ == "__main__":
