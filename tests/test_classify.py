@@ -124,6 +124,15 @@ def test_loaders_hub_layouts_and_errors(tmp_path, monkeypatch):
         load_task(bad)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import huggingface_hub.constants  # read the variable when first imported: set it there too
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    try:
+        import datasets.config
+    except ImportError:  # not installed: load_task says so, with the same advice
+        pass
+    else:
+        monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     with pytest.raises(GenerInputError, match="pass DIR instead"):
         load_task("nt-revised:H3K4me3")
     with pytest.raises(GenerInputError, match="needs a task name"):
@@ -152,7 +161,7 @@ def test_finetune_classify_cli_cross_validation_and_grid(tmp_path):
     sets = [f"--set={k}={v}" for k, v in TINY.items()]
     result = CliRunner().invoke(app, ["finetune", "classify", "--model", "generator-tiny", "--data", str(data),
                                       "-o", str(out), "--folds", "2", "--grid", "lr=1e-4,3e-3", "--batch-size", "16",
-                                      "--epochs", "2", "--patience", "1", "--max-length", "20", *sets])
+                                      "--epochs", "2", "--patience", "1", "--max-length", "20", "--save-model", *sets])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "results.json").read_text())
     means = [e["valid"]["mcc"]["mean"] for e in report["grid"]]
@@ -161,6 +170,11 @@ def test_finetune_classify_cli_cross_validation_and_grid(tmp_path):
     assert np.sum(report["best"]["confusion"]) == 2 * 16
     assert (out / "results.md").read_text().count("| mcc |") == 1 and (out / "confusion.png").stat().st_size > 0
     assert "truncated" in result.output  # 200 bp peaks are 35 tokens, cut to 20
+    import gener
+
+    model, tok = gener.load(out / "model")  # the best run, a plain LlamaForSequenceClassification
+    assert type(model).__name__ == "LlamaForSequenceClassification" and model.config.id2label[1] == "Oct4"
+    assert model.config.pad_token_id == tok.pad_token_id == 3
 
 
 @pytest.mark.parametrize("task", ["regression", "multilabel"])

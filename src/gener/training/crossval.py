@@ -187,7 +187,10 @@ def plot_confusion(matrix, names: list[str], path: Path, title: str) -> Path:
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from gener.io import atomic_write
+
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, dpi=110, format="png")
     plt.close(fig)
     return path
 
