@@ -20,9 +20,24 @@ import numpy as np
 METRIC_GOALS = {
     "accuracy": "max", "mcc": "max", "f1": "max", "auroc": "max",
     "f1_max": "max", "auprc": "max",
-    "mse": "min", "mae": "min", "r2": "max", "pearson": "max",
+    "mse": "min", "mae": "min", "r2": "max", "pearson": "max", "loss": "min",
 }
+TASK_METRICS = {"classification": ("accuracy", "mcc", "f1", "auroc"), "multilabel": ("f1_max", "auprc"),
+                "regression": ("mse", "mae", "r2", "pearson")}
 DEFAULT_METRIC = {"classification": "mcc", "multilabel": "f1_max", "regression": "pearson"}
+
+
+def check_metric(task: str, metric: str, outputs: int = 1) -> str:
+    """``metric`` if the task reports it (``loss`` always; ``pearson_1`` etc. with several
+    regression outputs), else a GenerInputError listing the choices."""
+    from gener.errors import GenerInputError
+
+    names = list(TASK_METRICS[task]) + ["loss"]
+    if task == "regression" and outputs > 1:
+        names += [f"{m}_{i}" for m in TASK_METRICS[task] for i in range(outputs)]
+    if metric not in names:
+        raise GenerInputError(f"metric {metric!r} is not reported for {task}; choose one of: {', '.join(names)}")
+    return metric
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -220,6 +220,8 @@ def _is_number(v) -> bool:
 def _infer_task(values: list) -> str:
     first = values[0]
     if isinstance(first, (list, tuple, np.ndarray)):
+        if any(isinstance(x, str) for row in values[:1000] for x in row):
+            return "multilabel"  # label names per row
         flat = {float(x) for row in values[:1000] for x in row}
         return "multilabel" if flat <= {0.0, 1.0} else "regression"
     if isinstance(first, float) or (isinstance(first, str) and _is_number(first) and not float(first).is_integer()):
@@ -236,16 +238,27 @@ def _labels(task: str, rows: dict[str, list], label_cols: list[str], names: list
     if len(label_cols) > 1:  # several 0/1 or numeric columns
         return np.array([[float(rows[c][i]) for c in label_cols] for i in range(len(rows[label_cols[0]]))], np.float32)
     values = rows[label_cols[0]]
-    if task == "multilabel" and isinstance(values[0], str):
+    if task == "multilabel" and _named(values):
         index = {n: i for i, n in enumerate(names)}
         out = np.zeros((len(values), len(names)), np.float32)
         for i, v in enumerate(values):
-            for part in filter(None, (p.strip() for p in v.split(";"))):
+            for part in _parts(v):
                 out[i, index[part]] = 1.0
         return out
     if isinstance(values[0], (list, tuple, np.ndarray)):
         return np.asarray([[float(x) for x in v] for v in values], np.float32)
     return np.asarray([float(v) for v in values], np.float32)
+
+
+def _named(values) -> bool:
+    """Multi-labels given as names (``"a;b"`` or ``["a", "b"]``) rather than 0/1 rows."""
+    first = values[0]
+    return isinstance(first, str) or (isinstance(first, (list, tuple)) and any(isinstance(x, str) for x in first))
+
+
+def _parts(v) -> list[str]:
+    items = v.split(";") if isinstance(v, str) else v
+    return [str(p).strip() for p in items if str(p).strip()]
 
 
 def _key(v) -> str:
@@ -264,8 +277,8 @@ def _label_names(task: str, splits: dict[str, dict[str, list]], label_cols: list
     if len(label_cols) > 1:
         return list(label_cols)
     first = all_values[0]
-    if isinstance(first, str) and task == "multilabel":
-        return sorted({p.strip() for v in all_values for p in v.split(";") if p.strip()})
+    if task == "multilabel" and _named(all_values):
+        return sorted({p for v in all_values for p in _parts(v)})
     if isinstance(first, (list, tuple, np.ndarray)):
         return [f"{label_cols[0]}_{i}" for i in range(len(first))]
     return [label_cols[0]]

@@ -185,7 +185,7 @@ def run_finetune(model_name: str, task: str, label_names: list[str], train: Labe
     from transformers import set_seed
 
     started = time.time()
-    metric = settings.metric or M.DEFAULT_METRIC[task]
+    metric = M.check_metric(task, settings.metric or M.DEFAULT_METRIC[task], len(label_names))
     family = model_family(model_name)
     tokenizer = load_tokenizer_for(model_name)
     set_seed(settings.seed)

@@ -88,7 +88,7 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 10, grid: list[di
                    settings: FinetuneSettings | None = None, log=print, warn=print, keep_best_model: bool = False):
     """Run the grid x folds; return ``(report dict, best model or None)``."""
     settings = settings or FinetuneSettings()
-    metric = settings.metric or M.DEFAULT_METRIC[data.task]
+    metric = M.check_metric(data.task, settings.metric or M.DEFAULT_METRIC[data.task], data.num_labels)
     train, valid, test = (data.splits.get(k) for k in ("train", "validation", "test"))
     if test is None:
         warn(f"{data.name}: no test split; holding out a stratified 1/10 of the data as test (seed {settings.seed})")
