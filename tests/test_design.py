@@ -76,3 +76,6 @@ def test_cli_bad_input_is_one_line(tmp_path):
     assert res.exit_code == 2 and "no column 'nope'" in res.output and not (tmp_path / "d").exists()
     res = CliRunner().invoke(app, ["dogma", "--family", "kinases", "-o", str(tmp_path / "g")])
     assert res.exit_code == 2 and "unknown family 'kinases'" in res.output and not (tmp_path / "g").exists()
+    for verb in (["dogma", "--family", "histone"], ["design", "--data", str(POMBE)]):
+        res = CliRunner().invoke(app, [*verb, "--model", str(tmp_path / "no-such-model"), "-o", str(tmp_path / "x")])
+        assert res.exit_code == 2 and "error" in res.output and not (tmp_path / "x").exists(), verb

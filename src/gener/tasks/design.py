@@ -180,8 +180,9 @@ def run_design(model: str, out, *, data: str = DEFAULT_DATA, sequence_col: str =
     from gener.tasks.dogma import Cds
     from gener.tasks.generate import generate, load_control_tokens
     from gener.training.classify import FinetuneSettings, run_finetune
-    from gener.training.clm import Example, finetune_clm
+    from gener.training.clm import Example, check_model, finetune_clm
 
+    check_model(model)
     out = Path(out)
     measured, info = read_measured(data, sequence_col=sequence_col, activity_col=activity_col, max_bp=max_bp)
     rng = np.random.default_rng(seed)

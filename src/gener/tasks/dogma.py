@@ -395,8 +395,9 @@ def run_dogma(model: str, family: str, out, *, source: str = DEFAULT_SOURCE, tab
     import gener
     from gener.io import atomic_write, write_fasta
     from gener.tasks.generate import generate
-    from gener.training.clm import Example, finetune_clm
+    from gener.training.clm import Example, check_model, finetune_clm
 
+    check_model(model)
     out = Path(out)
     if Path(family).exists():
         natural, dropped = read_family(family, table)

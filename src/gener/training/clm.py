@@ -255,6 +255,15 @@ class ClmResult:
     log_history: list = field(default_factory=list)
 
 
+def check_model(name: str) -> None:
+    """Fail early (before anything is written) when ``name`` is neither a preset nor a model
+    that resolves: a missing embedded model, a path that does not exist, a hub id offline."""
+    if name not in presets.PRESETS:
+        from gener.modeling.loading import resolve
+
+        resolve(name)
+
+
 def load_causal_model(name: str, overrides: dict | None = None):
     """A preset name builds a fresh model (tests, from-scratch runs); anything else loads."""
     from gener.tokenization import KmerTokenizer
