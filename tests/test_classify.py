@@ -254,3 +254,11 @@ def test_oct4_mafk_and_pum2_builders_read_their_sources(tmp_path):
     p = build_pum2(root=pum2)
     assert set(p.splits) == {"train", "validation", "test"} and p.splits["test"].labels.sum() == \
         load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"]).splits["train"].labels.sum()
+
+
+def test_data_task_cli_refuses_bad_options(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["data", "task", "pum2", "-o", str(tmp_path / "p"), "--length", "50"])
+    assert result.exit_code == 2 and "takes no --length" in result.output and not (tmp_path / "p").exists()
+    result = runner.invoke(app, ["data", "task", "splice", "-o", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "unknown task 'splice'" in result.output
