@@ -72,9 +72,10 @@ def test_cli_bad_input_is_one_line(tmp_path):
 
     from gener.cli import app
 
-    res = CliRunner().invoke(app, ["design", "--data", str(POMBE), "--activity-col", "nope", "-o", str(tmp_path / "d")])
+    res = CliRunner().invoke(app, ["design", "--data", str(POMBE), "--activity-col", "nope", "--model", "generator-tiny",
+                                   "-o", str(tmp_path / "d")])
     assert res.exit_code == 2 and "no column 'nope'" in res.output and not (tmp_path / "d").exists()
-    res = CliRunner().invoke(app, ["dogma", "--family", "kinases", "-o", str(tmp_path / "g")])
+    res = CliRunner().invoke(app, ["dogma", "--family", "kinases", "--model", "generator-tiny", "-o", str(tmp_path / "g")])
     assert res.exit_code == 2 and "unknown family 'kinases'" in res.output and not (tmp_path / "g").exists()
     for verb in (["dogma", "--family", "histone"], ["design", "--data", str(POMBE)]):
         res = CliRunner().invoke(app, [*verb, "--model", str(tmp_path / "no-such-model"), "-o", str(tmp_path / "x")])
