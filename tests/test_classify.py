@@ -116,6 +116,16 @@ def test_loaders_hub_layouts_and_errors(tmp_path, monkeypatch):
 
     with pytest.raises(GenerInputError, match="no train/validation/test"):
         load_task(tmp_path / "nt", subset="H3K27ac")
+    # NT tasks (original): every task in one table, picked by its `task` column.
+    for split, part in (("train", slice(0, 40)), ("test", slice(40, 60))):
+        (tmp_path / "nt1").mkdir(exist_ok=True)
+        pq.write_table(pa.table({"sequence": seqs[part], "label": labels[part],
+                                 "task": ["enhancers" if i % 2 else "promoter_all" for i in range(len(seqs[part]))]}),
+                       tmp_path / "nt1" / f"{split}.parquet")
+    nt1 = load_task(tmp_path / "nt1", subset="enhancers")
+    assert len(nt1.splits["train"]) == 20 and len(nt1.splits["test"]) == 10
+    with pytest.raises(GenerInputError, match="no rows of task 'H3K4me3'; tasks: enhancers, promoter_all"):
+        load_task(tmp_path / "nt1", subset="H3K4me3")
     with pytest.raises(GenerInputError, match="no seq column"):
         load_task(tmp_path / "gb", seq_col="dna")
     bad = tmp_path / "bad.csv"

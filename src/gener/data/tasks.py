@@ -134,8 +134,11 @@ def _read_any(path: Path) -> dict[str, list]:
     raise GenerInputError(f"unknown file type (expected {', '.join(_TABLE_EXT + _FASTA_EXT)}, optionally .gz)", path=path)
 
 
-def _split_files(directory: Path, subset: str | None) -> dict[str, list[Path]]:
-    roots = [directory / subset, directory / "data" / subset] if subset else [directory, directory / "data"]
+def _split_files(directory: Path, subset: str | None) -> tuple[dict[str, list[Path]], bool]:
+    """Split files, and whether rows must still be filtered by a ``task`` column (a subset
+    without its own directory: one table holding every task, as some suites ship it)."""
+    roots = [directory / subset, directory / "data" / subset] if subset else []
+    roots += [directory, directory / "data"]
     for root in roots:
         found: dict[str, list[Path]] = {}
         if not root.is_dir():
@@ -149,9 +152,23 @@ def _split_files(directory: Path, subset: str | None) -> dict[str, list[Path]]:
             files = [p for p in files if p.name.lower().removesuffix(".gz").endswith(_TABLE_EXT + _FASTA_EXT)]
             found.setdefault(split, []).extend(files)
         if found:
-            return found
+            return found, bool(subset) and root in (directory, directory / "data")
     where = " or ".join(str(r) for r in roots)
-    raise GenerInputError(f"no train/validation/test files in {where}" + ("" if subset else " (pass a subset?)"))
+    raise GenerInputError(f"no train/validation/test files in {where}")
+
+
+def _only_task(raw: dict[str, dict[str, list]], subset: str, name: str) -> dict[str, dict[str, list]]:
+    if not all("task" in rows for rows in raw.values()):
+        raise GenerInputError(f"{name}: no sub-directory and no `task` column for subset {subset!r}")
+    out = {}
+    for split, rows in raw.items():
+        keep = [i for i, t in enumerate(rows["task"]) if t == subset]
+        if keep:
+            out[split] = {c: [col[i] for i in keep] for c, col in rows.items()}
+    if not out:
+        tasks = sorted({t for rows in raw.values() for t in rows["task"]})
+        raise GenerInputError(f"{name}: no rows of task {subset!r}; tasks: {', '.join(map(str, tasks[:30]))}")
+    return out
 
 
 def _concat(tables: list[dict[str, list]]) -> dict[str, list]:
@@ -170,7 +187,12 @@ def _load_hub(repo: str, subset: str | None) -> dict[str, dict[str, list]]:
         raise GenerInputError(f"loading the hub dataset {label!r} needs the `datasets` package "
                               "(pip install 'gener[understanding]'); or " + hint) from None
     try:
-        loaded = datasets.load_dataset(repo, subset) if subset else datasets.load_dataset(repo)
+        try:
+            loaded, by_column = (datasets.load_dataset(repo, subset) if subset else datasets.load_dataset(repo)), False
+        except ValueError:  # no such config: suites that ship every task in one table, with a `task` column
+            if not subset:
+                raise
+            loaded, by_column = datasets.load_dataset(repo), True
     except Exception as exc:  # offline, unknown repo or subset, gated: all one line for the user
         why = f"offline ({offline[0]} is set) and not in the local cache" if offline else \
             f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
@@ -180,7 +202,7 @@ def _load_hub(repo: str, subset: str | None) -> dict[str, dict[str, list]]:
         key = SPLIT_NAMES.get(name.lower())
         if key:
             out[key] = split.to_dict()
-    return out
+    return _only_task(out, subset, label) if by_column else out
 
 
 def _expand_alias(data: str, subset: str | None) -> tuple[str, str | None]:
@@ -300,8 +322,10 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
             raw = {"train": rows}
         name = path.stem
     elif path.is_dir():
-        files = _split_files(path, subset)
+        files, by_column = _split_files(path, subset)
         raw = {split: _concat([_read_any(p) for p in paths]) for split, paths in files.items()}
+        if by_column:
+            raw = _only_task(raw, subset, path.name)
         meta_file = (path / subset if subset else path) / "task.json"
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
         name = meta.get("name") or (f"{path.name}:{subset}" if subset else path.name)
