@@ -136,3 +136,21 @@ def test_cli_bad_input_is_one_line(tmp_path):
     res = CliRunner().invoke(app, ["finetune", "clm", "--data", str(FAMILIES), "--loss", "nope",
                                    "-o", str(tmp_path / "run")])
     assert res.exit_code == 2 and "unknown loss" in res.output
+
+
+def test_parquet_data_and_a_validation_file(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    examples = clm.read_examples(FAMILIES, control_col="family")
+    pq.write_table(pa.table({"id": [e.name for e in examples[:12]], "sequence": [e.sequence for e in examples[:12]],
+                             "family": [e.control for e in examples[:12]]}), tmp_path / "train.parquet")
+    valid = tmp_path / "valid.fa"
+    valid.write_text("".join(f">{e.name} family={e.control}\n{e.sequence}\n" for e in examples[12:]))
+    rows = clm.read_examples(tmp_path / "train.parquet", control_col="family")
+    assert [r.name for r in rows] == [e.name for e in examples[:12]] and rows[0].control == "p450"
+    result = clm.finetune_clm("generator-tiny", tmp_path / "train.parquet", tmp_path / "run", valid=valid,
+                              control_col="family", max_tokens=48, batch_size=4, steps=2, eval_steps=1,
+                              model_overrides=TINY, log=lambda *_: None)
+    assert (result.train_sequences, result.valid_sequences) == (12, 7)
+    assert result.best_eval_loss is not None

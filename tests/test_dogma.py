@@ -77,11 +77,14 @@ def test_evaluate_counts_memorised_duplicates_and_incomplete(family):
     p450 = family[0].sequence
     mutant = p450[:300] + ("A" if p450[300] != "A" else "C") + p450[301:]
     assert dogma.complete_orf(mutant) is not None
-    generated = [p450, mutant, mutant, p450[3:], "ATG" * 5 + "TAA"]
+    synonymous = p450[:5] + ("C" if p450[5] != "C" else "T") + p450[6:]  # 2nd codon's third base
+    assert synonymous != p450 and dogma.complete_orf(synonymous) == dogma.complete_orf(p450)
+    generated = [p450, mutant, mutant, p450[3:], "ATG" * 5 + "TAA", synonymous]
     rep = dogma.evaluate_group("generated", generated, family, nearest, min_aa=30)
-    assert (rep.sequences, rep.complete_orfs, rep.memorised, rep.duplicates, rep.kept) == (5, 3, 1, 1, 1)
-    assert rep.nearest == [family[0].id] and rep.identities[0] > 0.99
-    assert rep.complete_fraction == 0.6
+    assert (rep.sequences, rep.complete_orfs, rep.memorised, rep.duplicates, rep.kept) == (6, 4, 1, 1, 2)
+    assert rep.nearest == [family[0].id] * 2 and 0.99 < rep.identities[0] < 1.0 and rep.identities[1] == 1.0
+    assert rep.same_protein == 1
+    assert rep.complete_fraction == round(4 / 6, 4)
 
 
 def test_compare_generated_against_controls(family):

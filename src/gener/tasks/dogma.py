@@ -249,6 +249,7 @@ class GroupReport:
     memorised: int = 0  # identical to a training CDS (dropped)
     duplicates: int = 0  # identical to an earlier one in the group (dropped)
     kept: int = 0
+    same_protein: int = 0  # kept (new DNA) but encoding a natural protein exactly
     dna_length: dict = field(default_factory=dict)
     protein_length: dict = field(default_factory=dict)
     identity: dict = field(default_factory=dict)
@@ -301,6 +302,7 @@ def evaluate_group(name: str, sequences: list[str], natural: list[Cds], nearest:
     rep.complete_orfs, rep.memorised, rep.duplicates = complete, memorised, duplicates
     rep.complete_fraction = round(complete / max(len(sequences), 1), 4)
     rep.kept = len(rep.identities)
+    rep.same_protein = sum(i >= 1.0 for i in rep.identities)
     rep.dna_length, rep.protein_length = _summary(rep.dna_lengths), _summary(rep.protein_lengths)
     rep.identity = _summary(rep.identities)
     return rep
