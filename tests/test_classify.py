@@ -132,6 +132,9 @@ def test_loaders_hub_layouts_and_errors(tmp_path, monkeypatch):
     bad.write_text("sequence,label\nACGTACGT,a\nACGT-ACGT,b\n")
     with pytest.raises(GenerInputError, match="row 2"):
         load_task(bad)
+    bad.write_text("sequence,label\nACGTACGT,a\nACGTACGT,\n")
+    with pytest.raises(GenerInputError, match="train row 2 has no 'label'"):
+        load_task(bad)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     import huggingface_hub.constants  # read the variable when first imported: set it there too

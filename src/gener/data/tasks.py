@@ -343,6 +343,15 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
     label_cols = list(label_cols or meta.get("label_cols") or [_pick(first, None, LABEL_COLUMNS, "label", name)])
     for c in label_cols:
         _pick(first, c, (), "label", name)
+    for split, rows in raw.items():
+        if not rows[seq_col]:
+            raise GenerInputError(f"{name}: the {split} split has no rows")
+        for c in label_cols:
+            if c not in rows:
+                raise GenerInputError(f"{name}: the {split} split has no label column {c!r}")
+            missing = next((i for i, v in enumerate(rows[c]) if v is None or v == ""), None)
+            if missing is not None:
+                raise GenerInputError(f"{name}: {split} row {missing + 1} has no {c!r}")
     task = task or meta.get("task") or ("regression" if len(label_cols) > 1 and all(
         _is_number(v) and not float(v).is_integer() for v in first[label_cols[0]][:50]) else
         "multilabel" if len(label_cols) > 1 else _infer_task(first[label_cols[0]]))
