@@ -349,9 +349,6 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
         for c in label_cols:
             if c not in rows:
                 raise GenerInputError(f"{name}: the {split} split has no label column {c!r}")
-            missing = next((i for i, v in enumerate(rows[c]) if v is None or v == ""), None)
-            if missing is not None:
-                raise GenerInputError(f"{name}: {split} row {missing + 1} has no {c!r}")
     task = task or meta.get("task") or ("regression" if len(label_cols) > 1 and all(
         _is_number(v) and not float(v).is_integer() for v in first[label_cols[0]][:50]) else
         "multilabel" if len(label_cols) > 1 else _infer_task(first[label_cols[0]]))
@@ -359,6 +356,12 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
         raise GenerInputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     if task == "classification" and len(label_cols) > 1:
         raise GenerInputError("classification takes one label column")
+    empty = (None,) if task == "multilabel" else (None, "")  # "" is an empty label set there
+    for split, rows in raw.items():
+        for c in label_cols:
+            missing = next((i for i, v in enumerate(rows[c]) if v is None or v in empty), None)
+            if missing is not None:
+                raise GenerInputError(f"{name}: {split} row {missing + 1} has no {c!r}")
     group_col = group_col or meta.get("group_col") or ("group" if "group" in first else None)
     names = meta.get("label_names") or _label_names(task, raw, label_cols)
 
