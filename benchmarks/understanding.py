@@ -130,7 +130,8 @@ def finetuned(model: str, data: TaskData, args):
     from gener.training.crossval import cross_validate
 
     settings = FinetuneSettings(learning_rate=args.lr, batch_size=args.batch, epochs=args.epochs,
-                                patience=args.patience, seed=args.seed, metric=MAIN.get(data.name))
+                                patience=args.patience, plateau_patience=args.plateau_patience, seed=args.seed,
+                                metric=MAIN.get(data.name))
     captured = {}
     report, _ = cross_validate(model, data, folds=args.folds, settings=settings,
                                log=lambda t: print("   ", t, flush=True), warn=lambda t: print("    warning:", t))
@@ -181,6 +182,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-bp", type=int, default=512)
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--plateau-patience", type=int, default=2)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--folds", type=int, default=1)

@@ -655,6 +655,7 @@ def finetune_classify_cmd(
     micro_batch: Optional[int] = typer.Option(None, "--micro-batch", help="Sequences per forward pass; the rest by gradient accumulation."),
     epochs: int = typer.Option(20, "--epochs", help="Most epochs per run (early stopping, patience --patience, usually ends sooner)."),
     patience: int = typer.Option(5, "--patience", help="Evaluations without improvement before stopping."),
+    plateau_patience: int = typer.Option(2, "--plateau-patience", help="Flat evaluations before the learning rate is halved (reduce-on-plateau)."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens per sequence, longer ones truncated with a warning (default: the model's context)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for early stopping and the grid (default: mcc / f1_max / pearson)."),
     seed: int = typer.Option(0, "--seed", help="Seed for folds, initialisation and batch order (fold f uses seed + f)."),
@@ -670,7 +671,8 @@ def finetune_classify_cmd(
     task_data = load_task(data, task=task, subset=subset, seq_col=seq_col, label_cols=label_col)
     console.print(escape(task_data.describe()))
     settings = FinetuneSettings(learning_rate=lr, batch_size=batch_size, micro_batch=micro_batch, epochs=epochs,
-                                patience=patience, max_length=max_length, metric=metric, seed=seed,
+                                patience=patience, plateau_patience=plateau_patience, max_length=max_length,
+                                metric=metric, seed=seed,
                                 model_overrides=_parse_overrides(set_))
     report, best = cross_validate(
         model, task_data, folds=folds, grid=parse_grid(grid), settings=settings, keep_best_model=save_model,

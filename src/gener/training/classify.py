@@ -45,6 +45,7 @@ class FinetuneSettings:
     micro_batch: int | None = None
     epochs: int = 20  # the most; early stopping usually ends sooner
     patience: int = 5
+    plateau_patience: int = 2  # flat evaluations before the learning rate is halved
     max_length: int | None = None  # tokens; default the model's context
     metric: str | None = None  # validation metric; default per task (gener.metrics.DEFAULT_METRIC)
     seed: int = 0
@@ -217,7 +218,7 @@ def run_finetune(model_name: str, task: str, label_names: list[str], train: Labe
         adam_beta2=0.95,
         max_grad_norm=1.0,
         lr_scheduler_type="reduce_lr_on_plateau",
-        lr_scheduler_kwargs={"mode": goal, "factor": 0.5, "patience": 2},
+        lr_scheduler_kwargs={"mode": goal, "factor": 0.5, "patience": settings.plateau_patience},
         eval_strategy="epoch",
         save_strategy="no",
         metric_for_best_model=metric,
