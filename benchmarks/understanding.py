@@ -18,6 +18,8 @@ exactly what the models see. Models:
   for validation with ``--folds 1``, else k-fold);
 - ``gener-generator-tiny``: the embedded GENERator, last-token head (skipped with a message
   when it is not installed);
+- a preset name (``generanno-tiny``, ``generator-tiny``): the same architecture from random
+  initialisation, the control that says what pre-training contributed;
 - ``kmer-lr``: frequencies of all 1..``--kmer``-mers (default 4; both strands pooled is not
   done on purpose: strand is informative for gene-type), standardised, logistic regression
   (one-vs-rest for multi-label), C chosen on the same validation hold-out.
