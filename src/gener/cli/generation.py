@@ -1,0 +1,303 @@
+"""GENERator at work: `gener generate`, `score`, `embed`, `recover`, `variants`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+import gener
+from gener.cli import (
+    DEFAULT_GENERATOR,
+    app,
+    check_output,
+    console,
+    err_console,
+    friendly_errors,
+)
+from gener.errors import GenerInputError
+
+
+@app.command("generate")
+@friendly_errors
+def generate_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="FASTA of the new DNA (>PROMPT_SAMPLE prompt_bp= new_bp= finished=)."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="One prompt sequence (6-mer aligned by dropping its first len%6 bases)."),
+    prompts: Optional[Path] = typer.Option(None, "--prompts", help="FASTA of prompts (one sample set per record)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Causal GENERator: directory, embedded name or hub id."),
+    num_samples: int = typer.Option(1, "-n", "--num-samples", help="Samples per prompt."),
+    max_new_bp: int = typer.Option(600, "--max-new-bp", help="New bases per sample at most (fewer when </s> comes first)."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Sampling temperature; 0 = greedy."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass (1 = off)."),
+    top_k: int = typer.Option(0, "--top-k", help="Keep the K most likely tokens (0 = off)."),
+    control: Optional[str] = typer.Option(None, "--control", help="Control label from the model's control_tokens.json; allows an empty prompt."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (same inputs + seed + batch size = same samples)."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Samples per forward pass."),
+    with_prompt: bool = typer.Option(False, "--with-prompt", help="Write the aligned prompt before the new DNA."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Generate DNA with a causal GENERator (KV cache, left-padded batches, DNA tokens only)."""
+    import time
+
+    from gener.tasks.generate import (
+        check_control,
+        generate,
+        load_control_tokens,
+        read_prompts,
+        write_generated,
+    )
+
+    check_output(out, prompts)
+    named = read_prompts(prompt, prompts, allow_empty=control is not None)
+    controls = load_control_tokens(model) if control is not None else None
+    check_control(control, controls)  # every input checked before the model loads
+    started = time.perf_counter()
+    lm, tokenizer = gener.load(model, device=device)
+    results = generate(lm, tokenizer, [s for _, s in named], num_samples=num_samples, max_new_bp=max_new_bp,
+                       temperature=temperature, top_p=top_p, top_k=top_k, control=control, control_tokens=controls,
+                       seed=seed, batch_size=batch_size)
+    write_generated(out, [n for n, _ in named], results, with_prompt=with_prompt)
+    bp = sum(len(g.sequence) for g in results)
+    done = sum(g.finished for g in results)
+    elapsed = time.perf_counter() - started
+    console.print(f"[green]{len(results):,} samples[/] ({done:,} ended with </s>), {bp:,} bp in {elapsed:.1f} s "
+                  f"-> {escape(str(out))}")
+
+
+def _load_for(model: str, purpose: str, device):
+    """Load ``model`` with the head ``purpose`` needs: "lm" (causal-lm / masked-lm), or "base":
+    whatever head the checkpoint has (its body's hidden states are what is used)."""
+    from gener.modeling.loading import family_of, read_config, resolve, task_of
+
+    directory = resolve(model)
+    config = read_config(directory)
+    family = family_of(config, directory)
+    task = None if purpose == "base" else ("causal-lm" if family == "generator" else "masked-lm")
+    if task is not None and task_of(config, family) != task:  # a head it does not have would be random weights
+        raise GenerInputError(f"{model} is a {task_of(config, family)} checkpoint; this command needs a {task} model "
+                              "(a base / pre-trained checkpoint)")
+    return gener.load(directory, task=task, device=device)
+
+
+def _bases_progress(total_label: str):
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn(total_label), TextColumn("{task.completed:,.0f} bp"),
+                    TimeElapsedColumn(), console=err_console, transient=True)
+
+
+@app.command("score")
+@friendly_errors
+def score_cmd(
+    input: Path = typer.Argument(..., help="Sequences: FASTA, GenBank or GFF3+##FASTA (plain or compressed)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="TSV (id, length, scored_bp, log_likelihood, per_bp, mode); default: stdout."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="GENERator (log-likelihood) or GENERanno (pseudo-log-likelihood) checkpoint."),
+    per_base: bool = typer.Option(False, "--per-base", help="GENERator: sum of per-base marginal log-probs (the v2 objective) instead of 6-mer tokens."),
+    window: Optional[int] = typer.Option(None, "--window", help="Window in tokens (default: the model's context)."),
+    stride: Optional[int] = typer.Option(None, "--stride", help="Step between windows in tokens (default: half a window)."),
+    mask_spacing: Optional[int] = typer.Option(None, "--mask-spacing", help="GENERanno: mask every D-th base at once (D passes per window) instead of one pass per base."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Log-likelihood of each sequence, total and per bp (natural log), windowed for long sequences."""
+    import sys
+    import time
+
+    from gener.io import read_sequences
+    from gener.tasks.score import score_sequences, write_scores
+
+    if out is not None:
+        check_output(out, input)
+    lm, tokenizer = _load_for(model, "lm", device)
+    family = "generator" if lm.config.model_type == "llama" else "generanno"
+    if per_base and family != "generator":
+        raise GenerInputError("--per-base is for 6-mer GENERator models")
+    mode = "pll" if family == "generanno" else ("per-base" if per_base else "token")
+    started = time.perf_counter()
+    with _bases_progress("scoring") as bar:
+        task = bar.add_task("score", total=None)
+        scores = score_sequences(lm, tokenizer, ((r.id, r.sequence) for r in read_sequences(input)), per_base=per_base,
+                                 window=window, stride=stride, batch_size=batch_size, mask_spacing=mask_spacing,
+                                 progress=lambda bp: bar.update(task, advance=bp))
+        if out is not None:
+            n = write_scores(out, scores, mode=mode)
+        else:
+            rows = list(scores)  # all scored before anything is printed
+            sys.stdout.write("id\tlength\tscored_bp\tlog_likelihood\tper_bp\tmode\n")
+            for s in rows:
+                sys.stdout.write(f"{s.id}\t{s.length}\t{s.scored_bp}\t{s.log_likelihood:.6f}\t{s.per_bp:.6f}\t{mode}\n")
+            n = len(rows)
+        bases = bar.tasks[0].completed
+    elapsed = time.perf_counter() - started
+    err_console.print(f"[green]{n:,} sequences[/] scored ({mode}), {bases:,.0f} bp in {elapsed:.1f} s "
+                      f"({bases / max(elapsed, 1e-9) / 1e3:,.1f} kbp/s)" + (f" -> {escape(str(out))}" if out else ""))
+
+
+@app.command("embed")
+@friendly_errors
+def embed_cmd(
+    input: Path = typer.Argument(..., help="Sequences: FASTA, GenBank or GFF3+##FASTA (plain or compressed)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Parquet: id, length, windows, pool, embedding (float32 list)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="GENERator or GENERanno checkpoint (the body's hidden states are used)."),
+    pool: Optional[str] = typer.Option(None, "--pool", help="first | last | mean (default: last for GENERator, first for GENERanno)."),
+    window: Optional[int] = typer.Option(None, "--window", help="Window in tokens (default: the model's context)."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per forward pass."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """One embedding vector per sequence (published pooling), windowed, streamed to parquet."""
+    import time
+
+    from gener.io import read_sequences
+    from gener.tasks.embed import POOLS, default_pool, embed_sequences, write_embeddings
+
+    check_output(out, input)
+    if pool is not None and pool not in POOLS:
+        raise GenerInputError(f"unknown --pool {pool!r}; choose one of {', '.join(POOLS)}")
+    body, tokenizer = _load_for(model, "base", device)
+    pool = pool or default_pool(body)
+    started = time.perf_counter()
+    with _bases_progress("embedding") as bar:
+        task = bar.add_task("embed", total=None)
+        rows = embed_sequences(body, tokenizer, ((r.id, r.sequence) for r in read_sequences(input)), pool=pool,
+                               window=window, batch_size=batch_size, progress=lambda bp: bar.update(task, advance=bp))
+        n = write_embeddings(out, rows, pool=pool)
+        bases = bar.tasks[0].completed
+    elapsed = time.perf_counter() - started
+    console.print(f"[green]{n:,} embeddings[/] ({pool} pooling, dim {body.config.hidden_size}), {bases:,.0f} bp in "
+                  f"{elapsed:.1f} s ({bases / max(elapsed, 1e-9) / 1e3:,.1f} kbp/s) -> {escape(str(out))}")
+
+
+@app.command("recover")
+@friendly_errors
+def recover_cmd(
+    data: Path = typer.Option(..., "--data", help="Sequences: FASTA, or parquet/CSV/TSV with sequence [id, type|gene_type] columns (e.g. gener data regions)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="GENERator (greedy 6-mers) or GENERanno (autoregressive mask) checkpoint."),
+    context_bp: int = typer.Option(6144, "--context-bp", help="Context before the cut, at most (rightmost bases; 6-mer aligned for GENERator)."),
+    predict_bp: int = typer.Option(30, "--predict-bp", help="Bases to predict after the cut."),
+    per_base: bool = typer.Option(False, "--per-base", help="GENERator: argmax of each base's marginal instead of the argmax 6-mer."),
+    cut: str = typer.Option("first", "--cut", help="first: cut at min(context, length - predict); random: a seeded random cut."),
+    min_context_bp: int = typer.Option(60, "--min-context-bp", help="Skip sequences with less context than this."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --cut random."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Samples per forward pass."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Per-sample TSV (id, type, context_bp, target, predicted, accuracy)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Sequence recovery (next-k-mer prediction): accuracy of the predicted bases after a context,
+    overall and per type, with the published protocol of the model's family."""
+    import json
+    import time
+
+    from gener.tasks.recovery import (
+        accuracy_report,
+        cut_samples,
+        read_table_records,
+        recover,
+        write_predictions,
+    )
+
+    if out is not None:
+        check_output(out, data)
+    samples, skipped = cut_samples(read_table_records(data), context_bp, predict_bp, cut=cut,
+                                   min_context_bp=min_context_bp, seed=seed)
+    if not samples:
+        raise GenerInputError(f"no sequence is long enough ({min_context_bp} + {predict_bp} bp)", path=data)
+    lm, tokenizer = _load_for(model, "lm", device)
+    started = time.perf_counter()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(TextColumn("recovering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("recover", total=len(samples))
+        predictions = recover(lm, tokenizer, samples, predict_bp, per_base=per_base, batch_size=batch_size,
+                              progress=lambda n: bar.update(task, advance=n))
+    report = accuracy_report(samples, predictions, skipped)
+    elapsed = time.perf_counter() - started
+    if out is not None:
+        write_predictions(out, samples, predictions)
+    if as_json:
+        typer.echo(json.dumps({"model": model, "data": str(data), "context_bp": context_bp, "predict_bp": predict_bp,
+                               "per_base": per_base, "cut": cut, **report.to_dict(), "seconds": round(elapsed, 2)}, indent=2))
+        return
+    table = Table(title=f"Sequence recovery, {predict_bp} bp after up to {context_bp:,} bp ({escape(model)})")
+    for col in ("type", "samples", "accuracy"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    for t, (acc, n) in sorted(report.per_type.items()):
+        table.add_row(escape(t), f"{n:,}", f"{acc:.4f}")
+    table.add_section()
+    table.add_row("all", f"{report.n:,}", f"{report.accuracy:.4f}", style="bold")
+    console.print(table)
+    console.print(f"{skipped:,} sequence(s) skipped (too short or ambiguous target); {elapsed:.1f} s")
+
+
+@app.command("variants")
+@friendly_errors
+def variants_cmd(
+    vcf: Path = typer.Option(..., "--vcf", help="VCF (plain or compressed); SNVs are scored, other records skipped."),
+    fasta: Path = typer.Option(..., "--fasta", help="Reference sequences (FASTA, GenBank, GFF3+##FASTA) named as the VCF's CHROM."),
+    out: Path = typer.Option(..., "--out", "-o", help="TSV: chrom, pos, id, ref, alt, label, upstream_score, window_score."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Causal GENERator checkpoint."),
+    context_bp: int = typer.Option(8192, "--context-bp", help="Upstream context of the published score."),
+    window_bp: int = typer.Option(6144, "--window-bp", help="Window centred on the variant for the second score (0 = skip it)."),
+    label_key: str = typer.Option("LABEL", "--label", help="INFO key holding the label (1/0, pathogenic/benign, ...) for AUROC / AUPRC."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Sequences per forward pass."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary (counts, AUROC / AUPRC) as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="torch device (default: cuda if available, else cpu)."),
+):
+    """Score SNVs: the published upstream-context score log p(ref) - log p(alt), and the
+    log-likelihood ratio of a window around the variant (higher = ALT less likely)."""
+    import json
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from gener.io import read_sequences
+    from gener.tasks import variants as var
+    from gener.tasks.generate import check_causal
+
+    check_output(out, vcf, fasta)
+    variants, skipped = var.read_vcf(vcf, label_key=label_key)
+    if not variants:
+        raise GenerInputError(f"no SNV to score ({skipped} record(s)/allele(s) skipped: indels or symbolic)", path=vcf)
+    genome = {r.id: r.sequence for r in read_sequences(fasta)}
+    var.check_reference(variants, genome, vcf)
+    lm, tokenizer = _load_for(model, "lm", device)
+    check_causal(lm, "variant scoring")
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("upstream score", total=len(variants))
+        var.score_upstream(lm, tokenizer, variants, genome, context_bp=context_bp, batch_size=batch_size,
+                           progress=lambda n: bar.update(task, advance=n))
+        if window_bp:
+            task = bar.add_task("window score", total=len(variants))
+            var.score_window(lm, tokenizer, variants, genome, window_bp=window_bp, batch_size=batch_size,
+                             progress=lambda n: bar.update(task, advance=n))
+    var.write_variants(out, variants)
+    summary = {"variants": len(variants), "skipped": skipped, **var.metrics(variants),
+               "seconds": round(time.perf_counter() - started, 2)}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    line = f"[green]{len(variants):,} SNVs[/] scored ({skipped:,} skipped) in {summary['seconds']:.1f} s -> {escape(str(out))}"
+    console.print(line)
+    for name in ("upstream", "window"):
+        if name in summary:
+            m = summary[name]
+            console.print(f"  {name:8s} AUROC {m['auroc']:.4f}  AUPRC {m['auprc']:.4f}  "
+                          f"({summary['labelled']['n']:,} labelled, {summary['labelled']['positives']:,} positive)")
