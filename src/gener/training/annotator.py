@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer
 
 from gener.errors import GenerInputError
 from gener.modeling import presets
@@ -24,6 +24,7 @@ from gener.modeling.loading import resolve
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
 from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES
 from gener.tokenization import NucleotideTokenizer
+from gener.training.recipe import recipe_arguments
 
 LABEL_NAMES = {0: "non-coding", 1: "codon-1", 2: "codon-2", 3: "codon-3", 4: "start"}
 # Period-3 rotary pairs for small models trained from scratch (see generanno.py).
@@ -95,19 +96,13 @@ def finetune_annotator(
         valid_set = torch.utils.data.Subset(valid_set, keep.tolist())
 
     net = build_annotator_model(model, **(model_overrides or {}))
-    args = TrainingArguments(
-        output_dir=str(out),
+    args = recipe_arguments(
+        out,
         max_steps=steps,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=batch_size,
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
-        lr_scheduler_type="cosine_with_min_lr",
-        lr_scheduler_kwargs={"min_lr_rate": 0.1},
-        weight_decay=0.1,
-        adam_beta1=0.9,
-        adam_beta2=0.95,
-        max_grad_norm=1.0,
         logging_steps=50,
         eval_strategy="steps" if valid_set is not None else "no",
         eval_steps=eval_steps,
@@ -115,9 +110,6 @@ def finetune_annotator(
         save_total_limit=2,
         seed=seed,
         dataloader_num_workers=0,
-        dataloader_pin_memory=False,
-        report_to="none",
-        disable_tqdm=not sys.stderr.isatty(),
     )
     trainer = Trainer(
         model=net,

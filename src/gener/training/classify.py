@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import copy
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import PrinterCallback, Trainer, TrainerCallback
 
 from gener import metrics as M
 from gener.data.tasks import LabelledSet
 from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.loading import family_of, load_tokenizer, read_config, resolve
+from gener.training.recipe import recipe_arguments
 
 PROBLEM_TYPES = {"classification": "single_label_classification", "multilabel": "multi_label_classification",
                  "regression": "regression"}
@@ -204,19 +204,14 @@ def run_finetune(model_name: str, task: str, label_names: list[str], train: Labe
     micro = min(settings.micro_batch or settings.batch_size, settings.batch_size)
     accumulation = max(1, settings.batch_size // micro)
     goal = M.METRIC_GOALS.get(metric) or M.METRIC_GOALS.get(metric.rsplit("_", 1)[0], "max")
-    use_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     scratch = tempfile.mkdtemp(prefix="gener-classify-")  # the Trainer wants a directory; nothing is kept
-    args = TrainingArguments(
-        output_dir=scratch,
+    args = recipe_arguments(
+        scratch,
         num_train_epochs=settings.epochs,
         per_device_train_batch_size=micro,
         per_device_eval_batch_size=micro * 2,
         gradient_accumulation_steps=accumulation,
         learning_rate=settings.learning_rate,
-        weight_decay=0.1,
-        adam_beta1=0.9,
-        adam_beta2=0.95,
-        max_grad_norm=1.0,
         lr_scheduler_type="reduce_lr_on_plateau",
         lr_scheduler_kwargs={"mode": goal, "factor": 0.5, "patience": settings.plateau_patience},
         eval_strategy="epoch",
@@ -224,13 +219,9 @@ def run_finetune(model_name: str, task: str, label_names: list[str], train: Labe
         metric_for_best_model=metric,
         greater_is_better=goal == "max",
         logging_strategy="epoch",
-        bf16=use_bf16,
         seed=settings.seed,
         data_seed=settings.seed,
         dataloader_num_workers=0,
-        dataloader_pin_memory=False,
-        report_to="none",
-        disable_tqdm=not sys.stderr.isatty(),
         log_level="error",
     )
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer
 
 from gener.errors import GenerInputError
 from gener.modeling import presets
@@ -38,6 +38,7 @@ from gener.modeling.perbase import kmer_ids, per_base_nll
 from gener.sequence import normalize
 from gener.tasks.generate import CONTROL_FILE, load_control_tokens
 from gener.training.pretrain import LossLogCallback
+from gener.training.recipe import recipe_arguments
 
 IGNORE = -100
 LOSSES = ("token", "per-base")
@@ -346,27 +347,18 @@ def finetune_clm(
         log(f"{cut} of {len(train_ex)} training sequence(s) longer than {max_tokens} tokens were truncated "
             "(kept their 5' end, lost </s>)")
 
-    cuda = torch.cuda.is_available()
-    bf16 = bool(cuda and torch.cuda.is_bf16_supported())
     net.config.pad_token_id = tokenizer.pad_token_id
     per_epoch = max(1, math.ceil(len(train_rows) / batch_size))
     total = steps or max(1, math.ceil(epochs * per_epoch))
     eval_every = eval_steps or max(1, total // 10)
     has_valid = bool(valid_rows)
-    args = TrainingArguments(
-        output_dir=str(out),
+    args = recipe_arguments(
+        out,
         max_steps=total,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=batch_size,
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
-        lr_scheduler_type="cosine_with_min_lr",
-        lr_scheduler_kwargs={"min_lr_rate": 0.1},
-        weight_decay=0.1,
-        adam_beta1=0.9,
-        adam_beta2=0.95,
-        max_grad_norm=1.0,
-        bf16=bf16,
         logging_steps=max(1, min(eval_every, 10)),
         logging_first_step=True,
         eval_strategy="steps" if has_valid else "no",
@@ -380,10 +372,6 @@ def finetune_clm(
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=0,
-        dataloader_pin_memory=cuda,
-        report_to="none",
-        disable_tqdm=not sys.stderr.isatty(),
-        use_cpu=not cuda,
     )
     callbacks = [LossLogCallback(out, batch_size * max_tokens)]
     if has_valid and patience > 0:

@@ -42,6 +42,7 @@ from gener.data.shards import ShardDataset
 from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.factorised import factorise, materialise
+from gener.training.recipe import recipe_arguments, use_bf16
 
 PAPER_TOKENS_PER_STEP = 128 * 16384  # 2,097,152
 IGNORE = -100
@@ -449,7 +450,7 @@ def pretrain(
         eval_set = torch.utils.data.Subset(KeyedWindows(held), sorted(set(keep.tolist())))
 
     cuda = torch.cuda.is_available()
-    bf16 = bool(cuda and torch.cuda.is_bf16_supported())
+    bf16 = use_bf16()
     extra = load_training_config(config) if config else {}
     processes = world_size()
     accum = int(extra.pop("gradient_accumulation_steps", 0)) or gradient_accumulation(
@@ -490,22 +491,12 @@ def pretrain(
         log(plan.describe())
 
     settings = dict(
-        output_dir=str(out),
         max_steps=steps or -1,
         num_train_epochs=float(epochs or 1),
         per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=accum,
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
-        lr_scheduler_type="cosine_with_min_lr",
-        lr_scheduler_kwargs={"min_lr_rate": 0.1},
-        optim="adamw_torch",
-        weight_decay=0.1,
-        adam_beta1=0.9,
-        adam_beta2=0.95,
-        adam_epsilon=1e-8,
-        max_grad_norm=1.0,
-        bf16=bf16,
         logging_steps=logging_steps,
         logging_first_step=True,
         save_strategy="steps",
@@ -517,17 +508,13 @@ def pretrain(
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=num_workers,
-        dataloader_pin_memory=cuda,
         dataloader_drop_last=True,
         remove_unused_columns=False,  # sample_key must reach the collator
         ddp_find_unused_parameters=False,  # every parameter gets a gradient
-        report_to="none",
-        disable_tqdm=not sys.stderr.isatty(),
-        use_cpu=not cuda,
         ddp_backend=None if cuda else ("gloo" if processes > 1 else None),
     )
     settings.update(extra)
-    args = TrainingArguments(**settings)
+    args = recipe_arguments(out, **settings)
     trainer = Trainer(
         model=model,
         args=args,
