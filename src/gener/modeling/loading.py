@@ -93,7 +93,8 @@ def resolve(name_or_path) -> Path:
         model = EMBEDDED_MODELS[name]
         if not model.available():
             raise GenerInputError(
-                f"embedded model {name!r} is not in this installation ({model.directory} is missing)"
+                f"embedded model {name!r} is not built yet in this installation ({model.directory} is missing); "
+                "pass a checkpoint directory or a hub id instead (gener models lists them)"
             )
         return model.directory
     if name.count("/") == 1 and not path.exists() and not name.startswith((".", "/", "~")):
