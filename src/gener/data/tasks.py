@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from gener.errors import GenerInputError
+from gener.io.tables import TABLE_SUFFIXES, read_table
 from gener.sequence import normalize
 
 TASKS = ("classification", "multilabel", "regression")
@@ -35,7 +36,7 @@ SEQ_COLUMNS = ("sequence", "seq", "dna_sequence", "dna_seq", "text")
 LABEL_COLUMNS = ("label", "labels", "target", "y")
 SPLIT_NAMES = {"train": "train", "training": "train", "valid": "validation", "validation": "validation",
                "val": "validation", "dev": "validation", "test": "test"}
-_TABLE_EXT = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".json")
+_TABLE_EXT = TABLE_SUFFIXES
 _FASTA_EXT = (".fa", ".fasta", ".fna", ".fas")
 
 # The published suites (README "Sequence understanding"). An alias expands to a hub id;
@@ -83,26 +84,6 @@ class TaskData:
 
 
 # --- reading raw columns ------------------------------------------------------------------
-def _read_table(path: Path) -> dict[str, list]:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.json as pjson
-    import pyarrow.parquet as pq
-
-    name = path.name.lower().removesuffix(".gz")
-    try:
-        if name.endswith(".parquet"):
-            table = pq.read_table(path)
-        elif name.endswith((".jsonl", ".json")):
-            table = pjson.read_json(path)
-        else:
-            delimiter = "\t" if name.endswith((".tsv", ".txt")) else ","
-            table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delimiter))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise GenerInputError(f"cannot read the table: {exc}".splitlines()[0], path=path) from None
-    return {c: table.column(c).to_pylist() for c in table.column_names}
-
-
 def _read_labelled_fasta(path: Path) -> dict[str, list]:
     from gener.io import read_fasta
 
@@ -130,7 +111,7 @@ def _read_any(path: Path) -> dict[str, list]:
     if name.endswith(_FASTA_EXT):
         return _read_labelled_fasta(path)
     if name.endswith(_TABLE_EXT):
-        return _read_table(path)
+        return read_table(path)
     raise GenerInputError(f"unknown file type (expected {', '.join(_TABLE_EXT + _FASTA_EXT)}, optionally .gz)", path=path)
 
 

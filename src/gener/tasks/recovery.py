@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from gener.errors import GenerInputError
+from gener.io.tables import is_table, read_table
 from gener.sequence import normalize
 
 
@@ -64,20 +65,8 @@ def read_table_records(path) -> list[tuple[str, str, str]]:
     path = Path(path)
     if not path.is_file():
         raise GenerInputError("no such file" if not path.exists() else "not a file", path=path)
-    suffix = "".join(path.suffixes[-2:]).lower()
-    if path.suffix.lower() in (".parquet", ".pq") or suffix.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(path).to_pydict()
-        except Exception as exc:  # not parquet, truncated
-            raise GenerInputError(f"cannot read parquet: {exc}", path=path) from None
-        return _rows_of(table, path)
-    if path.suffix.lower() in (".csv", ".tsv") or suffix.endswith((".csv.gz", ".tsv.gz")):
-        import pandas as pd
-
-        sep = "\t" if ".tsv" in suffix or path.suffix.lower() == ".tsv" else ","
-        return _rows_of(pd.read_csv(path, sep=sep).to_dict("list"), path)
+    if is_table(path):
+        return _rows_of(read_table(path), path)
     from gener.io import read_sequences
 
     out = []

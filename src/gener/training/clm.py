@@ -18,7 +18,6 @@ split with early stopping on its loss; ``RUN/final`` loads with ``gener.load``.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import re
@@ -33,6 +32,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer
 
 from gener.errors import GenerInputError
+from gener.io.tables import is_table, read_table
 from gener.modeling import presets
 from gener.modeling.perbase import kmer_ids, per_base_nll
 from gener.sequence import normalize
@@ -93,50 +93,15 @@ def read_examples(path, *, control_col: str | None = None, sequence_col: str = "
     return out
 
 
-def is_table(path) -> bool:
-    return Path(path).name.lower().removesuffix(".gz").endswith((".parquet", ".csv", ".tsv"))
-
-
 def table_rows(path, sequence_col: str, other_col: str | None = None) -> list[tuple]:
-    """``(id, sequence, other)`` rows of a parquet / CSV / TSV table (``id`` from an ``id`` or
-    ``ID`` column when there is one); a missing column is an error listing the columns."""
-    path = Path(path)
-    if path.name.lower().endswith(".parquet"):
-        return _parquet_rows(path, [sequence_col] + ([other_col] if other_col else []))
-    return _csv_rows(path, sequence_col, other_col)
-
-
-def _parquet_rows(path: Path, columns: list[str]):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        names = pq.ParquetFile(path).schema_arrow.names
-    except (pa.ArrowException, OSError):
-        raise GenerInputError("not a parquet file", path=path) from None
-    missing = [c for c in columns if c not in names]
-    if missing:
-        raise GenerInputError(f"no column {missing[0]!r} (columns: {', '.join(names)})", path=path)
-    key = "id" if "id" in names else ("ID" if "ID" in names else None)
-    table = pq.read_table(path, columns=columns + ([key] if key else []))
-    seqs = table.column(columns[0]).to_pylist()
-    labels = table.column(columns[1]).to_pylist() if len(columns) > 1 else [None] * len(seqs)
-    ids = table.column(key).to_pylist() if key else [None] * len(seqs)
-    return list(zip(ids, seqs, labels))
-
-
-def _csv_rows(path: Path, sequence_col: str, control_col: str | None):
-    import gzip
-
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t" if ".tsv" in path.name.lower() else ",")
-        names = reader.fieldnames or []
-        for col in [sequence_col] + ([control_col] if control_col else []):
-            if col not in names:
-                raise GenerInputError(f"no column {col!r} (columns: {', '.join(names[:12])})", path=path)
-        key = "id" if "id" in names else ("ID" if "ID" in names else None)
-        return [(r[key] if key else None, r[sequence_col], r[control_col] if control_col else None) for r in reader]
+    """``(id, sequence, other)`` rows of a table (:func:`gener.io.tables.read_table`; ``id`` from
+    an ``id`` or ``ID`` column when there is one)."""
+    table = read_table(path, [sequence_col] + ([other_col] if other_col else []))
+    n = len(table[sequence_col])
+    key = "id" if "id" in table else ("ID" if "ID" in table else None)
+    ids = table[key] if key else [None] * n
+    others = table[other_col] if other_col else [None] * n
+    return list(zip(ids, table[sequence_col], others))
 
 
 def control_tokens(tokenizer, labels, mapping: dict[str, str] | None = None,
