@@ -296,6 +296,28 @@ def make_variants() -> None:
     print(f"ecoli_snvs.vcf ({len(rows)} SNVs, {sum(r[5] for r in rows)} nonsense)")
 
 
+def make_heldout_genes() -> None:
+    """Gene regions of yeast chromosome II (+-200 bp, transcribed orientation): held out from
+    the embedded generator's training (scripts/generator_corpus.py), for its test."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from gener.data.regions import curate_regions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        curate_regions(["yeast-sgd"], Path(tmp) / "r.parquet", flank=200)
+        rows = pq.read_table(Path(tmp) / "r.parquet").to_pylist()
+    rows = [r for r in rows if r["record"] == "chrII" and r["gene_type"] == "protein_coding"
+            and 1000 <= r["length"] <= 2000][:12]
+    lines = []
+    for r in rows:
+        body = "\n".join(r["sequence"][i : i + 60] for i in range(0, len(r["sequence"]), 60))
+        lines.append(f">{r['gene_id']} type={r['gene_type']} chrII:{r['region_start'] + 1}-{r['region_end']}\n{body}\n")
+    (HERE / "yeast_chrII_genes.fa").write_text("".join(lines))
+    print(f"yeast_chrII_genes.fa ({len(rows)} gene regions)")
+
+
 def main() -> None:
     for output, origin, windows in GENBANK_SLICES:
         records = genbank_records(read_source(origin))
@@ -306,6 +328,7 @@ def main() -> None:
     make_prodigal()
     make_dogma_design()
     make_variants()
+    make_heldout_genes()
     import make_task_fixtures  # PUM2 / Oct4 / MafK slices, from the gener data cache
 
     make_task_fixtures.main()
