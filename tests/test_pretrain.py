@@ -208,7 +208,7 @@ def test_validation_loss_is_logged_and_the_time_limit_stops(shards, tmp_path):
     train = tmp_path / "train"
     curate_regions([str(FIXTURES[0])], tmp_path / "t.parquet", flank=7)
     write_shards(tmp_path / "t.parquet", train, tokenizer="kmer")
-    result = _run("generator-tiny", train, tmp_path / "run", steps=6, eval_data=held, eval_steps=3, eval_windows=5,
+    _run("generator-tiny", train, tmp_path / "run", steps=6, eval_data=held, eval_steps=3, eval_windows=5,
                   learning_rate=5e-3, warmup_steps=1)
     evals = read_loss_log(tmp_path / "run" / "eval.csv")
     assert [r["step"] for r in evals] == [3, 6]

@@ -37,8 +37,6 @@ from gener.errors import GenerInputError
 from gener.sequence import normalize
 
 CONTROL_FILE = "control_tokens.json"
-# Spare specials of the official GENERator vocabulary that control labels are mapped onto.
-RESERVED_CONTROL_TOKENS = ("<sp0>", "<sp1>", "<sp2>")
 
 
 @dataclass
@@ -78,17 +76,13 @@ def load_control_tokens(directory) -> dict[str, int]:
     return out
 
 
-def write_control_tokens(directory, labels: Sequence[str]) -> dict[str, str]:
-    """Map ``labels`` onto the reserved spare tokens (``<sp0>``, ``<sp1>``, ...) and write
-    ``control_tokens.json`` into ``directory``; returns label -> token string."""
-    labels = list(dict.fromkeys(str(x) for x in labels))
-    if len(labels) > len(RESERVED_CONTROL_TOKENS):
-        raise GenerInputError(f"{len(labels)} control labels, but only {len(RESERVED_CONTROL_TOKENS)} "
-                              f"reserved tokens ({', '.join(RESERVED_CONTROL_TOKENS)})")
-    mapping = dict(zip(labels, RESERVED_CONTROL_TOKENS))
+def save_control_tokens(directory, mapping: dict[str, str]) -> Path:
+    """Write ``control_tokens.json`` (label -> special token, e.g. ``{"high": "<sp0>"}``) into a
+    model directory. Which label gets which token is decided where the model is fine-tuned
+    (:func:`gener.training.clm.control_tokens`); this is the one writer of the file."""
     path = Path(directory) / CONTROL_FILE
-    path.write_text(json.dumps(mapping, indent=2) + "\n")
-    return mapping
+    path.write_text(json.dumps(dict(mapping), indent=1) + "\n")
+    return path
 
 
 def _vocab_of(directory: Path) -> dict[str, int]:
@@ -255,7 +249,13 @@ class _progress:
         if not self.enabled:
             return lambda n: None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self._bar = Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                              console=Console(stderr=True), transient=True)

@@ -36,7 +36,7 @@ from gener.io.tables import is_table, read_table
 from gener.modeling import presets
 from gener.modeling.perbase import kmer_ids, per_base_nll
 from gener.sequence import normalize
-from gener.tasks.generate import CONTROL_FILE, load_control_tokens
+from gener.tasks.generate import load_control_tokens, save_control_tokens
 from gener.training.pretrain import LossLogCallback
 from gener.training.recipe import recipe_arguments
 
@@ -360,7 +360,7 @@ def finetune_clm(
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
     if controls:
-        (final / CONTROL_FILE).write_text(json.dumps(controls, indent=1))
+        save_control_tokens(final, controls)
     evals = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h]
     result = ClmResult(out, final, controls, len(train_ex), len(valid_ex), cut + cut_v, trainer.state.global_step,
                        min(evals) if evals else None, trainer.state.log_history)
