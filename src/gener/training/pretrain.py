@@ -174,15 +174,10 @@ class LossLogCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        for path, columns in ((self.path, LOSS_COLUMNS), (self.eval_path, EVAL_COLUMNS)):
-            rows = [r for r in read_loss_log(path) if r["step"] <= state.global_step] if path.exists() else []
-            if path == self.path:
-                self.last_step = rows[-1]["step"] if rows else 0
-            if path == self.path or rows:
-                with open(path, "w", newline="") as fh:
-                    writer = csv.writer(fh)
-                    writer.writerow(columns)
-                    writer.writerows([_fmt(r[c]) for c in columns] for r in rows)
+        kept = _rewrite_log(self.path, LOSS_COLUMNS, state.global_step)
+        self.last_step = kept[-1]["step"] if kept else 0
+        if self.eval_path.exists():
+            _rewrite_log(self.eval_path, EVAL_COLUMNS, state.global_step)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -222,6 +217,16 @@ class TimeLimitCallback(TrainerCallback):
         if time.time() - self.started > self.seconds:
             control.should_training_stop = True
             control.should_save = True
+
+
+def _rewrite_log(path: Path, columns, up_to_step: int) -> list[dict]:
+    """Rewrite a log CSV keeping only its rows up to ``up_to_step`` (a new file: the header)."""
+    rows = [r for r in read_loss_log(path) if r["step"] <= up_to_step] if path.exists() else []
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        writer.writerows([_fmt(r[c]) for c in columns] for r in rows)
+    return rows
 
 
 def _fmt(value):
