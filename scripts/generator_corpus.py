@@ -100,8 +100,10 @@ def main(argv=None) -> int:
         for name, whole in (("genes", False), ("whole", True)):
             every = Path(tmp) / f"{name}.parquet"
             parts = []
-            for spec, group, fasta in (("umaydis", "fungi", None), ("yeast-sgd", "fungi", None),
-                                       (str(fly if not whole else chr2r), "invertebrate", [chr2r] if not whole else None)):
+            # (input, taxonomic group, FASTA of a GFF3 without sequences): 2R's genes come from
+            # the GFF3 written above; in whole mode 2R is the chromosome FASTA itself.
+            fly_source = (str(chr2r), "invertebrate", None) if whole else (str(fly), "invertebrate", [chr2r])
+            for spec, group, fasta in (("umaydis", "fungi", None), ("yeast-sgd", "fungi", None), fly_source):
                 part = Path(tmp) / f"{name}-{len(parts)}.parquet"
                 summary = curate_regions([spec], part, group=group, flank=0 if whole else FLANK, whole=whole,
                                          fasta=fasta)
