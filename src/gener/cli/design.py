@@ -9,14 +9,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gener.cli import app, console, friendly_errors, parse_overrides
+from gener.cli import DEFAULT_GENERATOR, app, console, friendly_errors, parse_overrides
 
 
 @app.command("dogma")
 @friendly_errors
 def dogma_cmd(
     family: str = typer.Option(..., "--family", help="FASTA of CDS, or a family name (p450, histone, all) built from --source."),
-    model: str = typer.Option("gener-generator-tiny", "--model", help="Causal GENERator to fine-tune (or a generator-* preset)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Causal GENERator to fine-tune (or a generator-* preset)."),
     out: Path = typer.Option(Path("runs/dogma"), "--out", "-o", help="Directory: family.fa, model/, generated.fa/.faa, dogma.json, dogma.png."),
     source: str = typer.Option("umaydis", "--source", help="Annotated genome or dataset for a named family."),
     table: int = typer.Option(1, "--table", help="Translation table (1 standard, 11 bacterial, 4 Mycoplasma...)."),
@@ -61,7 +61,7 @@ def dogma_cmd(
 @app.command("design")
 @friendly_errors
 def design_cmd(
-    model: str = typer.Option("gener-generator-tiny", "--model", help="Base GENERator for the generator and the judge (or a generator-* preset)."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Base GENERator for the generator and the judge (or a generator-* preset)."),
     data: str = typer.Option("pombe-utr3", "--data", help="Measured set: dataset name, or CSV/TSV/parquet with --sequence-col and --activity-col."),
     out: Path = typer.Option(Path("runs/design"), "--out", "-o", help="Directory: generator/, generated_high.fa, generated_low.fa, design.json, design.png."),
     sequence_col: str = typer.Option("seq", "--sequence-col"),

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from gener.cli import (
+    DEFAULT_GENERATOR,
     app,
     console,
     err_console,
@@ -90,7 +91,7 @@ def finetune_annotator_cmd(
 @friendly_errors
 def finetune_clm_cmd(
     data: Path = typer.Option(..., "--data", help="Sequences: FASTA/GenBank, parquet or CSV/TSV (column --sequence-col)."),
-    model: str = typer.Option("gener-generator-tiny", "--model", help="Causal GENERator to fine-tune (directory, embedded name, hub id), or a generator-* preset to train from scratch."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Causal GENERator to fine-tune (directory, embedded name, hub id), or a generator-* preset to train from scratch."),
     out: Path = typer.Option(Path("runs/clm"), "--out", "-o", help="Run directory: checkpoints, loss.csv/png, final/ (gener.load-able)."),
     loss: str = typer.Option("token", "--loss", help="token (cross-entropy over 6-mers) or per-base (the v2 loss)."),
     control_col: Optional[str] = typer.Option(None, "--control-col", help="Column (table) or COL=VALUE header field (FASTA) holding a control label per sequence."),
@@ -130,7 +131,7 @@ def finetune_clm_cmd(
 def finetune_classify_cmd(
     data: str = typer.Option(..., "--data", help="CSV / TSV / parquet / JSONL / labelled FASTA, a directory of train/validation/test files, a hub dataset id (REPO or REPO:SUBSET) or a suite alias (nt-revised:H3K4me3, genomic-benchmarks:human_nontata_promoters, gener-tasks:gene_classification, deepstarr, ...)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: results.json, results.md, confusion.png (and model/ with --save-model)."),
-    model: str = typer.Option("gener-generator-tiny", "--model", help="Checkpoint directory, embedded name, hub id, or a preset (random init) to fine-tune."),
+    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Checkpoint directory, embedded name, hub id, or a preset (random init) to fine-tune."),
     task: Optional[str] = typer.Option(None, "--task", help="classification, regression or multilabel (default: inferred from the labels)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Subset (config) of a hub dataset or sub-directory of DATA."),
     label_col: Optional[list[str]] = typer.Option(None, "--label-col", help="Label column (default: label); repeat for several regression outputs or 0/1 label columns."),
