@@ -108,11 +108,12 @@ def score_cmd(
 
     from gener.io import read_sequences
     from gener.tasks.score import score_sequences, write_scores
+    from gener.tasks.windows import family_of_model
 
     if out is not None:
         check_output(out, input)
     lm, tokenizer = _load_for(model, "lm", device)
-    family = "generator" if lm.config.model_type == "llama" else "generanno"
+    family = family_of_model(lm)
     if per_base and family != "generator":
         raise GenerInputError("--per-base is for 6-mer GENERator models")
     mode = "pll" if family == "generanno" else ("per-base" if per_base else "token")

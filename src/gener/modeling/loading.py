@@ -127,12 +127,14 @@ def read_config(directory: Path) -> dict:
         raise GenerInputError(f"cannot read the model config: {exc}", path=directory / "config.json") from None
 
 
+# config.json model_type -> gener family: GENERator is a plain Llama.
+FAMILY_BY_MODEL_TYPE = {"llama": "generator", "generanno": "generanno"}
+
+
 def family_of(config: dict, directory: Path) -> str:
     model_type = config.get("model_type")
-    if model_type == "llama":
-        return "generator"
-    if model_type == "generanno":
-        return "generanno"
+    if model_type in FAMILY_BY_MODEL_TYPE:
+        return FAMILY_BY_MODEL_TYPE[model_type]
     raise GenerInputError(
         f"model_type {model_type!r} is neither a GENERator (llama) nor a GENERanno checkpoint",
         path=directory / "config.json",

@@ -58,11 +58,11 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 
 
 def family_of_model(model) -> str:
+    from gener.modeling.loading import FAMILY_BY_MODEL_TYPE
+
     model_type = getattr(model.config, "model_type", None)
-    if model_type == "llama":
-        return "generator"
-    if model_type == "generanno":
-        return "generanno"
+    if model_type in FAMILY_BY_MODEL_TYPE:
+        return FAMILY_BY_MODEL_TYPE[model_type]
     raise ValueError(f"not a GENERator or GENERanno model: model_type {model_type!r}")
 
 
