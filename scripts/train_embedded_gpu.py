@@ -50,22 +50,19 @@ ANNOTATOR_VALID = ["cburnetii", "mmaripaludis"]
 ANNOTATOR_JOBS = {"annotator": {}, "annotator-2l": {"num_hidden_layers": 2}}  # name: generanno-tiny overrides
 
 
-class StepClock:
-    """A TrainerCallback (built lazily) that records when each optimizer step ends."""
+def step_clock(path: Path):
+    """A TrainerCallback that records when each optimizer step ends (to ``path``, as JSON)."""
+    from transformers import TrainerCallback
 
-    @staticmethod
-    def make(path: Path):
-        from transformers import TrainerCallback
+    class StepClock(TrainerCallback):
+        def __init__(self):
+            self.times = []
 
-        class _Clock(TrainerCallback):
-            def __init__(self):
-                self.times = []
+        def on_step_end(self, args, state, control, **kwargs):
+            self.times.append(time.time())
+            path.write_text(json.dumps(self.times))
 
-            def on_step_end(self, args, state, control, **kwargs):
-                self.times.append(time.time())
-                path.write_text(json.dumps(self.times))
-
-        return _Clock()
+    return StepClock()
 
 
 def run_job(name: str, args) -> None:
@@ -76,8 +73,7 @@ def run_job(name: str, args) -> None:
 
     torch.backends.cuda.matmul.allow_tf32 = True
     out = Path(args.out) / name
-    clock = StepClock.make(Path(args.out) / f"{name}.clock.json")
-    callbacks = [clock, TimeLimitCallback(args.minutes)]
+    clock = step_clock(Path(args.out) / f"{name}.clock.json")
     if name.startswith("annotator"):
         from gener.training.annotator import finetune_annotator
 
@@ -88,7 +84,7 @@ def run_job(name: str, args) -> None:
         finetune_annotator("generanno-tiny", [path(n) for n in ANNOTATOR_TRAIN], valid,
                            out, window=512, batch_size=64, steps=args.steps, learning_rate=2e-3,
                            warmup_steps=min(200, args.steps // 10), eval_steps=max(args.steps // 5, 1),
-                           callbacks=callbacks, model_overrides=ANNOTATOR_JOBS[name])
+                           callbacks=[clock, TimeLimitCallback(args.minutes)], model_overrides=ANNOTATOR_JOBS[name])
         return
     from gener.training.pretrain import pretrain
 
@@ -98,7 +94,7 @@ def run_job(name: str, args) -> None:
              warmup_steps=max(args.steps // 20, 1), steps=args.steps, save_steps=max(args.steps // 4, 1),
              save_total_limit=4, eval_data=None if args.calibrating else Path(args.shards) / "heldout_genes",
              eval_steps=max(args.steps // 20, 1), eval_windows=args.eval_windows, num_workers=2,
-             model_overrides=overrides, callbacks=callbacks[:1], max_minutes=args.minutes)
+             model_overrides=overrides, callbacks=[clock], max_minutes=args.minutes)
 
 
 def launch(names, steps: dict, out: Path, args, minutes: float, calibrating: bool = False) -> dict:
