@@ -34,7 +34,7 @@ from gener.io import AnnotatedRecord, Feature, atomic_write
 from gener.io import write_gff3 as _write_gff3_records
 from gener.sequence import gc_content, normalize, reverse_complement
 from gener.tasks.annotate import decode as _decode
-from gener.tasks.annotate import inference
+from gener.tasks.annotate import inference, selftrain
 
 DEFAULT_MODEL = "gener-annotator-tiny"
 SOURCE = "gener"
@@ -43,6 +43,13 @@ MAX_DEFAULT_WINDOW = 8192
 GROUP_BP = 1_000_000  # short records are batched together up to this many bases
 
 Result = tuple[str, str, list["Gene"]]  # (record id, sequence, genes)
+# Which evidence the decoder weighs: the model and the genome's own statistics (the default),
+# or one of them alone (the ablation of the model card).
+EVIDENCE_SOURCES = ("both", "model", "genome")
+# Untuned defaults (a checkpoint without decoder.json): each source at its natural scale.
+DEFAULT_WEIGHTS = {"both": {"model": 1.0, "coding": 1.0, "start": 1.0},
+                   "model": {"model": 1.0},
+                   "genome": {"model": 0.0, "coding": 1.0, "start": 1.0}}
 _DECODE_OPTIONS = {"min_edge_gene_length", "max_overlap_same", "max_overlap_opposite", "min_score", "min_gap",
                    "length_bias"}
 
@@ -68,6 +75,7 @@ class Gene:
     nucleotides: str  # 5'->3', stop codon included when present
     table: int = 11
     parts: list[tuple[int, int]] = field(default_factory=list)
+    evidence: dict[str, float] = field(default_factory=dict)  # decode.EVIDENCE, unweighted
 
     def __post_init__(self):
         if not self.parts:
@@ -120,6 +128,7 @@ class Gene:
             "score": f"{self.score:.2f}",
             "cscore": f"{self.cscore:.2f}",
             "sscore": f"{self.sscore:.2f}",
+            **{k: f"{self.evidence[k]:.2f}" for k in _decode.EVIDENCE if k in self.evidence},
         }
 
     def to_feature(self) -> Feature:
@@ -152,7 +161,7 @@ def genes_from_probabilities(seqid: str, sequence: str, probs: np.ndarray, *, ta
             seqid=seqid, index=index, start=call.start, end=call.end, strand=call.strand,
             partial_start=call.partial_start, partial_end=call.partial_end, start_type=call.start_type,
             score=call.score, cscore=call.cscore, sscore=call.sscore, confidence=call.confidence,
-            nucleotides=nts, table=table, parts=list(call.parts),
+            nucleotides=nts, table=table, parts=list(call.parts), evidence=call.evidence,
         ))
     return genes
 
@@ -171,8 +180,13 @@ class Annotator:
 
     def __init__(self, model=None, *, tokenizer=None, device=None, table: int = 11, window: int | None = None,
                  overlap: int | None = None, batch_size: int | None = None, min_gene_length: int = 90,
-                 weighting: str = "uniform", closed: bool = False, start_codons=None, **decode_options):
+                 weighting: str = "uniform", closed: bool = False, start_codons=None, mode: str = "auto",
+                 evidence: str = "both", precision: str = "auto", **decode_options):
         _decode.codon_sets(table, start_codons)  # fail early on a bad table
+        selftrain.choose_mode(mode, [])  # validates
+        if evidence not in EVIDENCE_SOURCES:
+            raise GenerInputError(f"evidence must be one of {', '.join(EVIDENCE_SOURCES)}, got {evidence!r}")
+        self.mode, self.evidence = mode, evidence
         unknown = set(decode_options) - _DECODE_OPTIONS
         if unknown:
             raise TypeError(f"unknown decoding options: {', '.join(sorted(unknown))}")
@@ -204,12 +218,26 @@ class Annotator:
             raise GenerInputError(f"unknown weighting {weighting!r}; choose one of {', '.join(inference.WEIGHTINGS)}")
         if batch_size is not None and batch_size < 1:
             raise GenerInputError(f"batch size must be at least 1, got {batch_size}")
+        if precision not in inference.PRECISIONS:
+            raise GenerInputError(f"precision must be one of {', '.join(inference.PRECISIONS)}, got {precision!r}")
         self.batch_size = batch_size
         self.weighting = weighting
+        self.precision = precision
         # Decoder settings tuned for this model on training genomes travel with it (decoder.json).
-        tuned = _tuned_decoding(directory)
-        self.decode_options = dict(min_gene_length=min_gene_length, closed=closed, start_codons=start_codons,
-                                   **{**tuned, **decode_options})
+        self._tuned = _tuned_decoding(directory)
+        self._user_options = decode_options
+        self.decode_options = dict(min_gene_length=min_gene_length, closed=closed, start_codons=start_codons)
+
+    def decoding(self, mode: str) -> dict:
+        """Decoder options for a resolved ``mode`` ("single" / "meta") and this annotator's
+        evidence: the tuned entry of decoder.json, then the caller's explicit options."""
+        key = "model" if self.evidence == "model" else f"{self.evidence}-{mode}"
+        tuned = dict(self._tuned.get(key, {}))
+        weights = tuned.pop("weights", None)
+        if weights is None:
+            weights = DEFAULT_WEIGHTS[self.evidence]
+        options = {**self.decode_options, **tuned, **self._user_options}
+        return {**options, "weights": _decode.Weights(**weights) if isinstance(weights, dict) else weights}
 
     # --- one sequence ---------------------------------------------------------------
     def probabilities(self, sequence: str, *, circular: bool = False) -> np.ndarray:
@@ -220,7 +248,7 @@ class Annotator:
         sequence = normalize(sequence, name=id)
         if not sequence:
             return []
-        return self._genes(id, sequence, self.probabilities(sequence, circular=circular), circular)
+        return next(self._annotate_group([(id, sequence, circular)], self._statistics([sequence]), None))[2]
 
     # --- many sequences -------------------------------------------------------------
     def annotate_records(self, records: Iterable, *, progress: Callable[[str, int], None] | None = None,
@@ -231,20 +259,25 @@ class Annotator:
         Empty records are skipped with a warning. ``progress(record_id, bases)`` reports
         bases as their windows complete."""
         warn = on_warning or (lambda message: warnings.warn(message, stacklevel=3))
-        group: list[tuple[str, str, bool]] = []
-        size = 0
+        items = []
         for rec in records:
             rid, seq, circ = _unpack(rec)
             if not seq:
                 warn(f"record {rid!r} has no sequence; skipped")
                 continue
-            group.append((rid, seq, circ))
-            size += len(seq)
+            items.append((rid, seq, circ))
+        # Single mode trains on every record of the input together, so all are read first.
+        statistics = self._statistics([seq for _, seq, _ in items])
+        group: list[tuple[str, str, bool]] = []
+        size = 0
+        for item in items:
+            group.append(item)
+            size += len(item[1])
             if size >= GROUP_BP:
-                yield from self._annotate_group(group, progress)
+                yield from self._annotate_group(group, statistics, progress)
                 group, size = [], 0
         if group:
-            yield from self._annotate_group(group, progress)
+            yield from self._annotate_group(group, statistics, progress)
 
     def annotate_file(self, path, *, topology: str = "auto", progress=None, on_warning=None) -> Iterator[Result]:
         """Annotate every record of a FASTA / GenBank / GFF3+FASTA file (plain or compressed).
@@ -259,21 +292,35 @@ class Annotator:
         return inference.predict_proba_many(
             self.model, sequences, tokenizer=self.tokenizer, window=self.window, overlap=self.overlap,
             batch_size=self.batch_size, weighting=self.weighting, circular=circular, progress=progress,
+            precision=self.precision,
         )
 
-    def _genes(self, rid, sequence, probs, circular):
-        return genes_from_probabilities(rid, sequence, probs, table=self.table, circular=circular,
-                                        **self.decode_options)
+    def _statistics(self, sequences: list[str]):
+        """The genome's own statistics (selftrain.py), or None for model-only evidence."""
+        if self.evidence == "model":
+            return None
+        return selftrain.GenomeStatistics(sequences, mode=self.mode, table=self.table,
+                                          closed=self.decode_options["closed"],
+                                          min_gene=self.decode_options["min_gene_length"],
+                                          min_edge_gene=self._user_options.get("min_edge_gene_length", 60))
 
-    def _annotate_group(self, group, progress):
-        report = None
-        if progress is not None:
-            def report(index, bases):
-                progress(group[index][0], bases)
+    def _annotate_group(self, group, statistics, progress):
+        if self.evidence == "genome":  # the model is not consulted: no forward pass at all
+            probs = [np.zeros((2, len(seq), self.num_labels), dtype=np.float32) for _, seq, _ in group]
+            if progress is not None:
+                for rid, seq, _ in group:
+                    progress(rid, len(seq))
+        else:
+            report = None
+            if progress is not None:
+                def report(index, bases):
+                    progress(group[index][0], bases)
 
-        probs = self._predict([g[1] for g in group], [g[2] for g in group], report)
+            probs = self._predict([g[1] for g in group], [g[2] for g in group], report)
+        options = self.decoding(statistics.mode if statistics is not None else "single")
         for (rid, seq, circ), p in zip(group, probs):
-            yield rid, seq, self._genes(rid, seq, p, circ)
+            yield rid, seq, genes_from_probabilities(rid, seq, p, table=self.table, circular=circ,
+                                                     statistics=statistics, **options)
 
 
 def _unpack(rec) -> tuple[str, str, bool]:
@@ -314,15 +361,22 @@ def _load(name: str, device):
 
 
 def _tuned_decoding(directory) -> dict:
-    """``decoder.json`` next to the model: e.g. ``{"length_bias": 2.5}`` from
-    benchmarks/tune_length_bias.py, run on training genomes."""
+    """``decoder.json`` next to the model, one entry per evidence/mode ("model",
+    "both-single", "both-meta", "genome-single", "genome-meta"), each with decoding options
+    and ``weights`` (benchmarks/tune_decoder.py writes it, from training genomes only)."""
     if directory is None:
         return {}
     try:
-        options = json.loads((Path(directory) / "decoder.json").read_text())
+        entries = json.loads((Path(directory) / "decoder.json").read_text())
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in options.items() if k in _DECODE_OPTIONS}
+    if not isinstance(entries, dict):
+        return {}
+    out = {}
+    for key, options in entries.items():
+        if isinstance(options, dict):
+            out[key] = {k: v for k, v in options.items() if k in _DECODE_OPTIONS or k == "weights"}
+    return out
 
 
 def _default_window(model, directory) -> int:

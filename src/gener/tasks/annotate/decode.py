@@ -14,11 +14,17 @@ or as an oracle builds them from reference labels. ``C`` picks the scoring mode:
   base is labelled 4 instead of 1, so start sites carry explicit evidence: the term
   ``logit P(4) - logit P(1)`` at the start.
 
-A gene's **score** (nats) is the sum of these log-odds over its bases: ``cscore`` (the
-body) + ``sscore`` (the start-site term; 0 without class 4 or for a gene without a start).
-**confidence** is the mean probability the model gives to the gene's own per-base labels,
-times 100 (a per-base average, unlike Prodigal's logistic of the score, which saturates at
-99.99 for nearly every gene of a few hundred bp).
+The **model's evidence** for a gene is the sum of these log-odds over its bases (the body)
+plus the start-site term (0 without class 4 or for a gene without a start). The **genome's
+evidence** (``statistics``, selftrain.py) is what Prodigal learns from the genome itself: the
+in-frame coding score of the ORF and the start-site score (RBS motif / spacer or upstream
+composition, start codon usage), looked up per candidate start. A gene's **score** combines
+them with :class:`Weights` plus ``length_bias`` per bp (weights chosen on training genomes,
+benchmarks/tune_decoder.py): ``cscore`` = the coding parts, ``sscore`` = the start parts,
+score = cscore + sscore. With the genome's coding weight at 1 the score is on Prodigal's
+scale, and **confidence** is Prodigal's, the logistic of the score (in %). Each call also
+carries the unweighted parts (``EVIDENCE``). A candidate start the genome statistics did not
+score (Prodigal skips a few ORFs) cannot be weighed and is dropped when they are in use.
 
 Rules (what a reported gene is):
 
@@ -95,11 +101,12 @@ class Call:
     partial_start: bool  # genome left end open (no start for +, no stop for -)
     partial_end: bool  # genome right end open
     start_type: str  # ATG / GTG / TTG, or "Edge" without a start codon
-    score: float
-    cscore: float
-    sscore: float
-    confidence: float  # 0..100
+    score: float  # cscore + sscore
+    cscore: float  # weighted coding evidence (model body + genome coding statistics + length bias)
+    sscore: float  # weighted start evidence (model start term + genome start-site score)
+    confidence: float  # 0..100, Prodigal's: the logistic of the score
     parts: list[tuple[int, int]] = field(default_factory=list)  # biological order; 2 across the origin
+    evidence: dict[str, float] = field(default_factory=dict)  # unweighted parts, see EVIDENCE
 
     def __post_init__(self):
         if not self.parts:
@@ -107,6 +114,33 @@ class Call:
 
     def __len__(self) -> int:
         return sum(e - s for s, e in self.parts)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the decoder combines its evidence into a gene's score (see the module doc):
+    ``model`` multiplies the model's per-base log-odds and start term, ``coding`` and
+    ``start`` the genome's own statistics (selftrain.py). The defaults are the model alone."""
+
+    model: float = 1.0
+    coding: float = 0.0
+    start: float = 0.0
+
+    @property
+    def uses_genome(self) -> bool:
+        return bool(self.coding or self.start)
+
+
+# Per-gene evidence a Call carries, unweighted (nats for the model, Prodigal's scale for the genome).
+EVIDENCE = ("model_coding", "model_start", "genome_coding", "genome_start", "rbs", "upstream", "start_codon")
+
+
+def prodigal_confidence(score: float) -> float:
+    """Prodigal's confidence: 100 * logistic(score), at most 99.99."""
+    if score > 40:
+        return 99.99
+    odds = np.exp(score)
+    return float(min(99.99, 100.0 * odds / (1.0 + odds)))
 
 
 def codon_sets(table: int, start_codons=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -330,20 +364,8 @@ class _Strand:
         del self.starts[j], self.ends[j]
 
 
-def _label_probability(track: np.ndarray, begin: int, end: int, with_start: bool) -> float:
-    """Mean probability of the gene's own labels over [begin, end) (strand coordinates)."""
-    block = track[begin:end]
-    if track.shape[1] == 2:
-        return float(block[:, 1].mean())
-    cls = 1 + np.arange(end - begin) % 3
-    picked = block[np.arange(end - begin), cls]
-    if with_start and track.shape[1] >= 5:
-        picked = picked.copy()
-        picked[0] = block[0, 4]
-    return float(picked.mean())
-
-
-def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, length_bias) -> list[Call]:
+def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, length_bias, weights,
+                   start_scores) -> list[Call]:
     length = len(codes)
     tracks = (probs[0], probs[1][::-1])  # - strand read 5'->3' on its own strand
     strand_codes = (codes, _COMPLEMENT_CODE[codes[::-1]])
@@ -353,10 +375,16 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
     begin, end, edge5, open3 = (np.concatenate([f[k] for f in fields]) for k in range(4))
     offset = (fields[0][4].max() + 1) if len(fields[0][4]) else 0
     group = np.concatenate([fields[0][4], fields[1][4] + offset])
-    sscore = np.concatenate([f[6] for f in fields])
-    score = np.concatenate([f[5] for f in fields]) + sscore + length_bias * (end - begin)
     if len(begin) == 0:
         return []
+    model_start = np.concatenate([f[6] for f in fields])
+    model_coding = np.concatenate([f[5] for f in fields])
+    stats, known = _genome_evidence(start_scores, strand_index, begin, length)
+    cscore = weights.model * model_coding + weights.coding * stats["coding"] + length_bias * (end - begin)
+    sscore = weights.model * model_start + weights.start * stats["start"]
+    score = cscore + sscore
+    if weights.uses_genome:
+        score[~known] = -np.inf  # a start the genome statistics do not know cannot be weighed against the rest
     # Candidates sorted by (stop, score desc, complete before edge, longer first).
     order = np.lexsort((begin, edge5, -score, group))
     g_sorted = group[order]
@@ -395,9 +423,9 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
                 break
 
     adjusted = {c: float(score[c]) for c in selected.values()}
-    if tracks[0].shape[1] >= 4 and selected:
+    if tracks[0].shape[1] >= 4 and selected and weights.model > 0:
         _refine_starts(selected, adjusted, order, first_of_group, group_end, strand_index, begin, end, edge5,
-                       score, tracks, chosen, length, max_same, max_opp, genome)
+                       score, tracks, chosen, length, max_same, max_opp, genome, weights.model)
 
     calls: list[Call] = []
     for c in selected.values():
@@ -405,19 +433,42 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
         strand = 1 if si == 0 else -1
         b, e = int(begin[c]), int(end[c])
         gs, ge = genome(c)
-        conf = _label_probability(tracks[si], b, e, not edge5[c])
         start_type = "Edge" if edge5[c] else p.start_names[_codon_key(strand_codes[si], b)]
         five, three = bool(edge5[c]), bool(open3[c])
         total = adjusted[c]
+        evidence = {}
+        if weights.model:
+            evidence = {"model_coding": float(model_coding[c]), "model_start": float(model_start[c])}
+        if start_scores is not None:
+            evidence.update({f"genome_{k}" if k in ("coding", "start") else k: float(stats[k][c])
+                             for k in ("coding", "start", "rbs", "upstream", "start_codon")})
         calls.append(Call(
             start=gs, end=ge, strand=strand,
             partial_start=five if strand == 1 else three,
             partial_end=three if strand == 1 else five,
             start_type=start_type, score=total, cscore=total - float(sscore[c]),
-            sscore=float(sscore[c]), confidence=100.0 * conf,
+            sscore=float(sscore[c]), confidence=prodigal_confidence(total), evidence=evidence,
         ))
     calls.sort(key=lambda k: (k.start, k.end, -k.strand))
     return calls
+
+
+def _genome_evidence(start_scores, strand_index, begin, length):
+    """Genome-statistics terms of every candidate (zeros without statistics) and whether the
+    statistics scored its start; a - strand start sits at genome index ``length - 1 - begin``."""
+    fields = ("coding", "start", "rbs", "upstream", "start_codon")
+    if start_scores is None:
+        return {k: np.zeros(len(begin)) for k in fields}, np.ones(len(begin), dtype=bool)
+    out = {k: np.zeros(len(begin)) for k in fields}
+    known = np.zeros(len(begin), dtype=bool)
+    for si in range(2):
+        rows = np.flatnonzero(strand_index == si)
+        where = begin[rows] if si == 0 else length - 1 - begin[rows]
+        scores, found = start_scores.lookup(si, where)
+        for k in fields:
+            out[k][rows] = scores[k]
+        known[rows] = found
+    return out, known
 
 
 def _fits(chosen, si, gs, ge, max_same, max_opp) -> bool:
@@ -427,7 +478,7 @@ def _fits(chosen, si, gs, ge, max_same, max_opp) -> bool:
 
 
 def _refine_starts(selected, adjusted, order, first_of_group, group_end, strand_index, begin, end, edge5,
-                   score, tracks, chosen, length, max_same, max_opp, genome) -> None:
+                   score, tracks, chosen, length, max_same, max_opp, genome, model_weight) -> None:
     """Second look at the start of each chosen gene that shares bases with another chosen
     gene of its strand.
 
@@ -462,7 +513,7 @@ def _refine_starts(selected, adjusted, order, first_of_group, group_end, strand_
             block = track[lo:e]
             p_pos = np.clip(block[np.arange(e - lo), cls].astype(np.float64), EPS, 1 - EPS)
             p_nc = np.clip(block[:, 0].astype(np.float64), EPS, 1 - EPS)
-            bonus = np.where(others, np.log1p(-p_pos) - np.log(p_nc) - forgive_tax, 0.0)
+            bonus = np.where(others, model_weight * (np.log1p(-p_pos) - np.log(p_nc)) - forgive_tax, 0.0)
             cum = np.concatenate(([0.0], np.cumsum(bonus)))
             adj = score[rows] + cum[e - lo] - cum[begin[rows] - lo]
             # best adjusted; ties to the shorter gene (larger begin)
@@ -506,6 +557,8 @@ def decode(
     circular: bool = False,
     start_codons=None,
     length_bias: float = 0.0,
+    weights: Weights = Weights(),
+    statistics=None,
 ) -> list[Call]:
     """Genes of one sequence from per-base probabilities ``(2, L, C)``; see the module doc."""
     codes = encode(sequence)
@@ -522,8 +575,12 @@ def decode(
         names[16 * b[0] + 4 * b[1] + b[2]] = c
     params = _Params(_codon_lut(starts), _codon_lut(stops), names, int(min_gene_length), int(min_edge_gene_length),
                      int(min_gap), open_ends=not closed, open_gaps=not closed)
-    kw = dict(min_score=min_score, max_same=max_overlap_same, max_opp=max_overlap_opposite, length_bias=length_bias)
-    calls = _decode_linear(codes, probs, params, **kw)
+    if weights.uses_genome and statistics is None:
+        raise ValueError("genome-statistics weights need statistics (a selftrain.GenomeStatistics)")
+    kw = dict(min_score=min_score, max_same=max_overlap_same, max_opp=max_overlap_opposite, length_bias=length_bias,
+              weights=weights)
+    scores = statistics.start_scores(sequence) if statistics is not None else None
+    calls = _decode_linear(codes, probs, params, start_scores=scores, **kw)
     if not circular or length == 0:
         return calls
     at_edge = any((c.partial_start and c.start == 0) or (c.partial_end and c.end == length) for c in calls)
@@ -533,7 +590,9 @@ def decode(
     rotated = np.concatenate((codes[shift:], codes[:shift]))
     rprobs = np.concatenate((probs[:, shift:], probs[:, :shift]), axis=1)
     params.open_ends = False
-    calls = [_unrotate(c, shift, length) for c in _decode_linear(rotated, rprobs, params, **kw)]
+    if statistics is not None:
+        scores = statistics.start_scores(sequence[shift:] + sequence[:shift])
+    calls = [_unrotate(c, shift, length) for c in _decode_linear(rotated, rprobs, params, start_scores=scores, **kw)]
     calls.sort(key=lambda k: (k.start, k.end, -k.strand))
     return calls
 

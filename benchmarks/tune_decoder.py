@@ -1,0 +1,164 @@
+"""Choose the decoder's weights on TUNING genomes of the training split (never the validation genomes).
+
+    python benchmarks/tune_decoder.py [--model NAME] [--genomes mthermautotrophicus,amarina-plasmids]
+        [--cache DIR] [--write]
+
+The decoder scores a candidate gene as
+
+    score = model * (model log-odds of the gene's labels + model start term)
+          + coding * (the genome's coding score) + start * (the genome's start-site score)
+          + length_bias * length
+
+and keeps genes above ``min_score`` (decode.py; the genome's statistics come from
+selftrain.py). ``coding`` is fixed at 1, so scores stay on Prodigal's scale; the other
+parameters are chosen by coordinate ascent (two rounds over small grids) on the gene-level
+exact-match F1 pooled over the tuning genomes, separately for each evidence source and mode
+the annotator offers ("both", "model", "genome"; single mode = trained on the genome, meta
+mode = pre-trained bins), so the ablation compares each source at its best. The model's
+probabilities are computed once per genome (``--cache`` keeps them). ``--write`` stores the
+result in the model's decoder.json, which the Annotator reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gener.data.fetch import dataset_path
+from gener.io import read_genbank
+from gener.tasks.annotate.annotator import Annotator, genes_from_probabilities, to_record
+from gener.tasks.annotate.decode import Weights
+from gener.tasks.annotate.evaluate import evaluate
+from gener.tasks.annotate.selftrain import GenomeStatistics
+
+TUNING = "mthermautotrophicus,amarina-plasmids"
+GRIDS = {
+    "model": [0.0, 0.05, 0.1, 0.2, 0.3, 0.5],
+    "start": [0.5, 1.0, 1.5, 2.0],
+    "length_bias": [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5],
+    "min_score": [-10.0, 0.0, 5.0, 10.0, 20.0],
+}
+FREE = {"both": ("model", "start", "length_bias", "min_score"),
+        "model": ("length_bias", "min_score"),
+        "genome": ("start", "length_bias", "min_score")}
+START = {"both": {"model": 0.2, "coding": 1.0, "start": 1.0, "length_bias": 0.5, "min_score": 0.0},
+         "model": {"model": 1.0, "coding": 0.0, "start": 0.0, "length_bias": 2.5, "min_score": 0.0},
+         "genome": {"model": 0.0, "coding": 1.0, "start": 1.0, "length_bias": 0.0, "min_score": 0.0}}
+
+
+class CachedStatistics:
+    """A GenomeStatistics whose start scores are computed once per sequence."""
+
+    def __init__(self, statistics: GenomeStatistics):
+        self.inner, self.mode, self.memo = statistics, statistics.mode, {}
+
+    def start_scores(self, sequence):
+        key = hash(sequence)
+        if key not in self.memo:
+            self.memo[key] = self.inner.start_scores(sequence)
+        return self.memo[key]
+
+
+def model_probabilities(annotator, name, records, cache: Path | None):
+    path = cache / f"{name}.npz" if cache else None
+    if path and path.exists():
+        data = np.load(path)
+        return [data[f"p{i}"].astype(np.float32) for i in range(len(records))]
+    started = time.perf_counter()
+    probs = annotator._predict([r.sequence for r in records], [r.circular for r in records])
+    print(f"# {name}: model probabilities in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **{f"p{i}": p.astype(np.float16) for i, p in enumerate(probs)})
+    return probs
+
+
+def score(genomes, params, mode) -> tuple[float, dict]:
+    weights = Weights(model=params["model"], coding=params["coding"], start=params["start"])
+    totals = None
+    for records, probs, stats in genomes:
+        predicted = []
+        for r, p in zip(records, probs):
+            genes = genes_from_probabilities(
+                r.id, r.sequence, p, table=r.transl_table, circular=r.circular, weights=weights,
+                statistics=stats[mode] if weights.uses_genome else None,
+                length_bias=params["length_bias"], min_score=params["min_score"])
+            predicted.append(to_record(r.id, r.sequence, genes))
+        pooled = evaluate(predicted, records).pooled
+        totals = pooled if totals is None else totals + pooled
+    r, p = totals.gene_exact_recall, totals.gene_exact_precision
+    f1 = 2 * r * p / (r + p) if r + p else 0.0
+    return f1, {"exact_f1": f1, "exact_match": totals.exact_match, "start_accuracy": totals.start_accuracy,
+                "pred_genes": totals.counts()["pred_genes"]}
+
+
+def tune(genomes, source, mode, rounds=2):
+    params = dict(START[source])
+    best, info = score(genomes, params, mode)
+    for _ in range(rounds):
+        for name in FREE[source]:
+            for value in GRIDS[name]:
+                trial = {**params, name: value}
+                f1, trial_info = score(genomes, trial, mode)
+                if f1 > best + 1e-6:
+                    best, info, params = f1, trial_info, trial
+        print(f"# {source}-{mode}: {params} -> {info}", file=sys.stderr, flush=True)
+    return params, info
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="gener-annotator-tiny")
+    ap.add_argument("--genomes", default=TUNING, help="tuning genomes (training split only)")
+    ap.add_argument("--cache", type=Path, help="keep the model's probabilities here")
+    ap.add_argument("--sources", default="both,model,genome")
+    ap.add_argument("--modes", default="single,meta")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--write", action="store_true", help="write the model's decoder.json")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    annotator = Annotator(args.model, evidence="model")
+    genomes = []
+    for name in args.genomes.split(","):
+        records = list(read_genbank(dataset_path(name)))
+        probs = model_probabilities(annotator, name, records, args.cache)
+        table = records[0].transl_table
+        stats = {m: CachedStatistics(GenomeStatistics([r.sequence for r in records], mode=m, table=table))
+                 for m in ("single", "meta")}
+        genomes.append((records, probs, stats))
+
+    entries, rows = {}, []
+    for source in args.sources.split(","):
+        for mode in (["single"] if source == "model" else args.modes.split(",")):
+            params, info = tune(genomes, source, mode)
+            key = "model" if source == "model" else f"{source}-{mode}"
+            entries[key] = {"weights": {k: params[k] for k in ("model", "coding", "start")},
+                            "length_bias": params["length_bias"], "min_score": params["min_score"]}
+            rows.append((key, params, info))
+    print(f"Tuning genomes: {args.genomes}\n")
+    print("| evidence | model | coding | start | length bias | min score | exact F1 | exact match | start acc | genes |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for key, p, i in rows:
+        print(f"| {key} | {p['model']:g} | {p['coding']:g} | {p['start']:g} | {p['length_bias']:g} | "
+              f"{p['min_score']:g} | {i['exact_f1']:.3f} | {i['exact_match']:.3f} | {i['start_accuracy']:.3f} | "
+              f"{i['pred_genes']} |")
+    if args.write:
+        from gener.modeling.loading import resolve
+
+        path = Path(resolve(args.model)) / "decoder.json"
+        old = json.loads(path.read_text()) if path.exists() else {}
+        old = old if all(isinstance(v, dict) for v in old.values()) else {}
+        path.write_text(json.dumps({**old, **entries}, indent=2) + "\n")
+        print(f"\nwrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
