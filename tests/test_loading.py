@@ -81,9 +81,12 @@ def test_official_generator_layout_loads_with_official_ids(tmp_path):
     assert not hasattr(model.config, "auto_map")  # saving it back must not point at upstream code
 
 
-def test_official_generanno_annotator_layout_loads(tmp_path):
+def _official_generanno_annotator_dir(tmp_path, heads=2, mlp=False):
+    """A token-classification checkpoint in the published layout: ``heads`` strand heads,
+    linear or MLP (``use_mlp_classifier``), weights saved under the official key names."""
     torch.manual_seed(0)
-    original = presets.build_model("generanno-tiny", "token-classification", num_labels=2, num_hidden_layers=2).eval()
+    original = presets.build_model("generanno-tiny", "token-classification", num_labels=2, num_hidden_layers=2,
+                                   num_prediction_heads=heads, use_mlp_classifier=mlp).eval()
     # The published key names, written out independently of our module names.
     layer_keys = [
         f"model.layers.{i}.{name}.weight"
@@ -93,7 +96,10 @@ def test_official_generanno_annotator_layout_loads(tmp_path):
             "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj", "input_layernorm", "post_attention_layernorm",
         )
     ]
-    official_keys = {"model.embed_tokens.weight", "model.norm.weight", "score.0.weight", "score.1.weight", *layer_keys}
+    head = ["score.0.weight", "score.0.bias", "score.3.weight"] if mlp else ["score.weight"]
+    if heads > 1:
+        head = [key.replace("score.", f"score.{h}.") for h in range(heads) for key in head]
+    official_keys = {"model.embed_tokens.weight", "model.norm.weight", *head, *layer_keys}
     state = original.state_dict()
     assert set(state) == official_keys
     out = tmp_path / "GENERanno-prokaryote-0.5b-cds-annotator"
@@ -114,7 +120,7 @@ def test_official_generanno_annotator_layout_loads(tmp_path):
                 "num_key_value_heads": cfg.num_key_value_heads, "max_position_embeddings": 8192,
                 "rope_theta": 500000.0, "rope_scaling": None, "rms_norm_eps": 1e-5, "hidden_act": "silu",
                 "pad_token_id": 3, "bos_token_id": 1, "eos_token_id": 2, "mask_token_id": 4,
-                "num_prediction_heads": 2, "id2label": {"0": "NON_CODING", "1": "CDS"},
+                "num_prediction_heads": heads, "use_mlp_classifier": mlp, "id2label": {"0": "NON_CODING", "1": "CDS"},
                 "label2id": {"NON_CODING": 0, "CDS": 1}, "torch_dtype": "float32",
             }
         )
@@ -123,7 +129,12 @@ def test_official_generanno_annotator_layout_loads(tmp_path):
         (out / name).write_text(UPSTREAM_CODE)
     (out / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "DNATokenizer"}))
     _write_vocab(out / "vocab.txt", GENERANNO_SPECIALS + list("ACGKMNRSTWY"))
+    return original, out
 
+
+@pytest.mark.parametrize("heads,mlp", [(2, False), (1, True), (2, True)])
+def test_official_generanno_annotator_layout_loads(tmp_path, heads, mlp):
+    original, out = _official_generanno_annotator_dir(tmp_path, heads, mlp)
     model, tokenizer = gener.load(out)
     assert type(model).__name__ == "GenerannoForTokenClassification"
     assert model.config.k == 1  # inferred from the head shape, not upstream's default of 6

@@ -191,17 +191,20 @@ def _head_k(directory: Path, config) -> int:
     """Nucleotides per token of a token-classification head, read off the weight shape.
 
     Upstream code defaults ``k`` to 6 when the config omits it, so the config alone is not
-    trustworthy for published annotators; the head's row count is.
+    trustworthy for published annotators; the row count of the head's output layer is. Which
+    tensor that is depends on the head layout: one head or a list of them (``score.`` /
+    ``score.0.``), a linear head or an MLP whose output layer is its fourth module (``3.``)
+    — the MLP's first layer is hidden x hidden and says nothing about ``k``.
     """
     from safetensors import safe_open
 
-    files = sorted(directory.glob("*.safetensors"))
-    for file in files:
+    prefix = "score.0." if config.num_prediction_heads > 1 else "score."
+    key = prefix + ("3.weight" if config.use_mlp_classifier else "weight")
+    for file in sorted(directory.glob("*.safetensors")):
         with safe_open(str(file), framework="pt") as handle:
-            for key in ("score.0.weight", "score.weight", "score.0.3.weight", "score.3.weight"):
-                if key in handle.keys():
-                    rows = handle.get_slice(key).get_shape()[0]
-                    return max(1, rows // config.num_labels)
+            if key in handle.keys():
+                rows = handle.get_slice(key).get_shape()[0]
+                return max(1, rows // config.num_labels)
     return getattr(config, "k", 1)
 
 
