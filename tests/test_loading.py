@@ -7,6 +7,9 @@ and upstream tokenizer files whose ``tokenizer.py`` must never be executed.
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -14,7 +17,7 @@ from safetensors.torch import save_file
 
 import gener
 from gener.errors import GenerInputError
-from gener.modeling import presets
+from gener.modeling import loading, presets
 
 GENERATOR_SPECIALS = (
     "<oov> <s> </s> <pad> <mask> <bog> <eog> <bok> <eok> <+> <-> <cds> <pseudo> <tRNA> <rRNA> <ncRNA> "
@@ -143,6 +146,39 @@ def test_official_generanno_annotator_layout_loads(tmp_path, heads, mlp):
     x = torch.tensor([ids])
     with torch.no_grad():
         assert torch.allclose(model(input_ids=x).logits, original(input_ids=x).logits, atol=1e-6)
+
+
+def test_official_generator_tokenizer_follows_its_config(tmp_path):
+    """Upstream's DNAKmerTokenizer appends </s> on add_special_tokens=True although its config
+    says add_eos_token: false; gener follows the config, and honours it when it says true."""
+    _, directory = _official_generator_dir(tmp_path)
+    tokenizer = loading.load_tokenizer(directory, "generator")
+    assert tokenizer("AAAAAATTTTTT")["input_ids"] == [1, 32, 1397]
+    # the published scripts' own convention gives the same ids with either tokenizer
+    assert tokenizer("<s>AAAAAATTTTTT", add_special_tokens=False)["input_ids"] == [1, 32, 1397]
+    settings = json.loads((directory / "tokenizer_config.json").read_text())
+    (directory / "tokenizer_config.json").write_text(json.dumps({**settings, "add_eos_token": True}))
+    assert loading.load_tokenizer(directory, "generator")("AAAAAATTTTTT")["input_ids"] == [1, 32, 1397, 2]
+
+
+def test_auto_classes_still_reach_upstream_code_after_import_gener(tmp_path):
+    """transformers 5 prefers a registered class to remote code even with trust_remote_code=True.
+    gener registers none for "generanno", so on an official directory the Auto call still goes
+    to upstream's code (here a stub that raises) rather than silently returning gener's class,
+    whose logits have another layout."""
+    _, directory = _official_generanno_annotator_dir(tmp_path)
+    code = ("import sys, gener, gener.modeling.generanno\n"
+            "from transformers import AutoModelForTokenClassification\n"
+            "try:\n"
+            "    model = AutoModelForTokenClassification.from_pretrained(sys.argv[1], trust_remote_code=True)\n"
+            "    print('returned', type(model).__module__)\n"
+            "except RuntimeError as exc:\n"
+            "    print(exc)\n")
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}  # where remote code is copied
+    proc = subprocess.run([sys.executable, "-c", code, str(directory)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "upstream code was executed" in proc.stdout, proc.stdout
 
 
 def test_saved_directory_round_trip(tmp_path):

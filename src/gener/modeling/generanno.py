@@ -14,6 +14,13 @@ key mapping:
 One deliberate difference from upstream: our token-classification logits have the shape
 ``(batch, positions, heads, labels)`` — a per-strand track per nucleotide — instead of the
 upstream layout that concatenates the heads along the sequence axis.
+
+These classes are not registered with transformers' ``AutoConfig`` / ``AutoModelFor*``: the
+published checkpoints carry the same ``model_type`` ("generanno") and an ``auto_map`` to
+upstream's code, and transformers 5 prefers a registered class over remote code even with
+``trust_remote_code=True`` — ``import gener`` would silently turn that call into one that
+returns logits of another layout. Importing gener leaves those calls as they are; gener's
+classes come from ``gener.load`` (or the classes here, by name).
 """
 
 from __future__ import annotations
@@ -22,13 +29,6 @@ import math
 
 import torch
 from torch import nn
-from transformers import (
-    AutoConfig,
-    AutoModel,
-    AutoModelForMaskedLM,
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
-)
 from transformers.configuration_utils import strict
 from transformers.modeling_outputs import MaskedLMOutput, SequenceClassifierOutput, TokenClassifierOutput
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
@@ -215,9 +215,3 @@ def _sequence_loss(config, logits, labels):
         return nn.functional.cross_entropy(logits.float(), labels.view(-1))
     return nn.functional.binary_cross_entropy_with_logits(logits.float(), labels.float())
 
-
-AutoConfig.register("generanno", GenerannoConfig, exist_ok=True)
-AutoModel.register(GenerannoConfig, GenerannoModel, exist_ok=True)
-AutoModelForMaskedLM.register(GenerannoConfig, GenerannoForMaskedLM, exist_ok=True)
-AutoModelForSequenceClassification.register(GenerannoConfig, GenerannoForSequenceClassification, exist_ok=True)
-AutoModelForTokenClassification.register(GenerannoConfig, GenerannoForTokenClassification, exist_ok=True)

@@ -181,10 +181,7 @@ def load_tokenizer(directory: Path, family: str):
         return cls.from_pretrained(directory)
     # Official layout (or no tokenizer files at all): rebuild from vocab.txt, never run tokenizer.py.
     vocab = directory / "vocab.txt"
-    kwargs = {"vocab_file": str(vocab)} if vocab.is_file() else {}
-    if family == "generator":
-        kwargs["k"] = int(settings.get("k", 6))
-    return cls(**kwargs)
+    return cls.from_upstream(vocab if vocab.is_file() else None, settings)
 
 
 def _head_k(directory: Path, config) -> int:

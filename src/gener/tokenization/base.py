@@ -116,6 +116,21 @@ class DNATokenizerBase(PreTrainedTokenizer):
         self._decode_cache: dict = {}
         super().__init__(remainder=self.remainder, **kwargs)
 
+    # Keys of a published checkpoint's tokenizer_config.json that mean the same here; the rest
+    # (auto_map, tokenizer_class, ...) configures upstream's own code, which is never run.
+    upstream_settings: tuple[str, ...] = ("add_bos_token", "add_eos_token")
+
+    @classmethod
+    def from_upstream(cls, vocab_file, settings: dict):
+        """The tokenizer of a published checkpoint: its ``vocab.txt`` (the official ids, or the
+        built-in layout when ``None``) and the settings of its ``tokenizer_config.json``.
+
+        Special tokens follow the config's ``add_bos_token`` / ``add_eos_token``. Upstream's
+        GENERator tokenizer ignores ``add_eos_token: false`` and appends ``</s>`` whenever
+        ``add_special_tokens=True``; see :mod:`gener.tokenization.kmer` for that difference."""
+        kwargs = {key: settings[key] for key in cls.upstream_settings if key in settings}
+        return cls(vocab_file=str(vocab_file) if vocab_file else None, **kwargs)
+
     # --- layout hooks -------------------------------------------------------------------
     def _sequence_tokens(self) -> list[str]:
         raise NotImplementedError

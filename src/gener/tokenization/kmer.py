@@ -13,6 +13,16 @@ Policies (the upstream warts fixed):
 - a k-mer containing any IUPAC ambiguity code (N, R, Y, ...) becomes ``<oov>``, so the
   positions of all other k-mers stay aligned; lower case and U are read as upper case / T.
 - ``<oov>`` decodes to k x N.
+
+One difference from upstream's ``DNAKmerTokenizer``, on purpose: with
+``add_special_tokens=True`` (the default of a plain ``tokenizer(seq)`` call) upstream returns
+``<s>`` + k-mers + ``</s>``, ignoring the ``add_eos_token: false`` of its own
+tokenizer_config.json; this tokenizer returns ``<s>`` + k-mers, as that config says. A
+prompt must not end in ``</s>`` (the model would continue after an end of sequence), and the
+published scripts never see the ``</s>``: they write ``<s>`` into the text themselves and
+pass ``add_special_tokens=False``, which gives the same ids here. ``add_eos_token=True``
+reproduces upstream's ids for a single sequence (for a pair, upstream writes
+``<s> a </s> b </s>``; this tokenizer ``<s> a </s> <s> b </s>``).
 """
 
 from __future__ import annotations
@@ -63,6 +73,7 @@ class KmerTokenizer(DNATokenizerBase):
 
     builtin_specials = GENERATOR_SPECIALS
     default_model_max_length = 16384  # tokens: max_position_embeddings of the presets
+    upstream_settings = (*DNATokenizerBase.upstream_settings, "k")
 
     def __init__(self, vocab_file: str | None = None, k: int = 6, remainder: str = "trim_left", **kwargs):
         if not 1 <= int(k) <= MAX_K:
