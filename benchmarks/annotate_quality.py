@@ -65,7 +65,7 @@ def load_annotator(name: str, threads: int):
 def run_tool(tool: str, records, annotator=None):
     table = records[0].transl_table
     if tool == "gener":
-        from gener.tasks.annotate.annotator import to_record
+        from gener.tasks.annotate.output import to_record
 
         annotator.table = table  # the genome's code, as Prodigal is given it
         return [to_record(*result) for result in annotator.annotate_records(records)]

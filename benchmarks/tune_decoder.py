@@ -32,7 +32,8 @@ import torch
 
 from gener.data.fetch import dataset_path
 from gener.io import read_genbank
-from gener.tasks.annotate.annotator import Annotator, genes_from_probabilities, to_record
+from gener.tasks.annotate.annotator import Annotator, genes_from_probabilities
+from gener.tasks.annotate.output import to_record
 from gener.tasks.annotate.decode import Weights
 from gener.tasks.annotate.evaluate import evaluate
 from gener.tasks.annotate.selftrain import GenomeStatistics

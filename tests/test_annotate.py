@@ -19,16 +19,8 @@ from gener.io import read_fasta, read_genbank, read_gff3
 from gener.modeling.presets import build_model
 from gener.sequence import reverse_complement
 from gener.tasks.annotate import decode as dec
-from gener.tasks.annotate.annotator import (
-    Annotator,
-    Gene,
-    genes_from_probabilities,
-    read_records,
-    to_record,
-    write_genes,
-    write_gff3,
-    write_proteins,
-)
+from gener.tasks.annotate.annotator import Annotator, Gene, genes_from_probabilities, read_records
+from gener.tasks.annotate.output import to_record, write_genes, write_gff3, write_proteins
 from gener.tasks.annotate.inference import predict_proba, predict_proba_many, window_starts
 from gener.tasks.annotate.labels import cds_labels, classify_cds
 from gener.tokenization import NucleotideTokenizer

@@ -12,7 +12,8 @@ from Bio.Seq import Seq
 
 from gener.io import read_genbank
 from gener.modeling.loading import EMBEDDED_MODELS
-from gener.tasks.annotate.annotator import Annotator, to_record
+from gener.tasks.annotate.annotator import Annotator
+from gener.tasks.annotate.output import to_record
 from gener.tasks.annotate.evaluate import evaluate
 
 DATA = Path(__file__).parent / "data"

@@ -48,6 +48,7 @@ def annotate_cmd(
 
     from gener.io import atomic_write
     from gener.tasks.annotate import annotator as ann
+    from gener.tasks.annotate import output
 
     outputs = [p for p in (out, proteins, genes) if p is not None]
     if not input.is_file():
@@ -91,11 +92,11 @@ def annotate_cmd(
     elapsed = time.perf_counter() - started
 
     with contextlib.ExitStack() as stack:  # all outputs renamed into place together, or none
-        ann.write_gff3(stack.enter_context(atomic_write(out)), results)
+        output.write_gff3(stack.enter_context(atomic_write(out)), results)
         if proteins is not None:
-            ann.write_proteins(stack.enter_context(atomic_write(proteins)), results)
+            output.write_proteins(stack.enter_context(atomic_write(proteins)), results)
         if genes is not None:
-            ann.write_genes(stack.enter_context(atomic_write(genes)), results)
+            output.write_genes(stack.enter_context(atomic_write(genes)), results)
     n_genes = sum(len(g) for _, _, g in results)
     partial = sum(1 for _, _, gs in results for g in gs if g.partial != "00")
     console.print(

@@ -1,7 +1,8 @@
 """CDS annotation of whole genomes: model probabilities (inference.py) -> ORF-constrained
-genes (decode.py) -> Prodigal-style GFF3 / protein / nucleotide outputs.
+genes (decode.py); output.py writes them as Prodigal does (GFF3, GenBank, SCO, FASTA).
 
-    from gener.tasks.annotate.annotator import Annotator, write_gff3, write_proteins
+    from gener.tasks.annotate.annotator import Annotator
+    from gener.tasks.annotate.output import write_gff3, write_proteins
     annotator = Annotator()                       # the embedded gener-annotator-tiny
     results = list(annotator.annotate_file("genome.fna.gz"))   # (record id, sequence, genes)
     write_gff3("genes.gff3", results)
@@ -30,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from gener.errors import GenerInputError
-from gener.io import AnnotatedRecord, Feature, atomic_write
-from gener.io import write_gff3 as _write_gff3_records
+from gener.io import Feature
 from gener.sequence import gc_content, normalize, reverse_complement
 from gener.tasks.annotate import decode as _decode
 from gener.tasks.annotate import inference, selftrain
@@ -427,54 +427,6 @@ def read_records(path, *, topology: str = "auto") -> Iterator[SequenceRecord]:
         yield SequenceRecord(rec.id, rec.description, rec.sequence, circ)
 
 
-# --- writing ------------------------------------------------------------------------
-
-def to_record(record_id: str, sequence: str, genes: list[Gene], *, with_sequence: bool = True) -> AnnotatedRecord:
-    """One result as a :class:`gener.io.AnnotatedRecord` (what the evaluation harness and
-    gener.io's writers take)."""
-    table = genes[0].table if genes else 11
-    return AnnotatedRecord(record_id, "", sequence if with_sequence else "", [g.to_feature() for g in genes],
-                           transl_table=table, length=len(sequence))
-
-
-def _records_for_gff(results: Iterable[Result]) -> Iterator[AnnotatedRecord]:
-    for rid, sequence, genes in results:
-        yield to_record(rid, sequence, genes, with_sequence=False)
-
-
-def write_gff3(dest, results: Iterable[Result], *, source: str = SOURCE) -> None:
-    """GFF3 with Prodigal's attributes, one ``##sequence-region`` per record (atomic for a
-    path; also takes an open text handle)."""
-    _write_gff3_records(dest, _records_for_gff(results), source=source)
-
-
-def _fasta_lines(results: Iterable[Result], protein: bool, width: int = 60) -> Iterator[str]:
-    for _, _, genes in results:
-        for g in genes:
-            text = g.translate(stop_symbol=True) if protein else g.nucleotides
-            yield f">{g.id} {g.fasta_header()}\n"
-            for i in range(0, len(text), width):
-                yield text[i : i + width] + "\n"
-
-
-def write_proteins(dest, results: Iterable[Result], *, width: int = 60) -> None:
-    """Protein FASTA (Prodigal's ``-a``): headers as Prodigal's, ``*`` for a present stop."""
-    _write_lines(dest, _fasta_lines(results, True, width))
-
-
-def write_genes(dest, results: Iterable[Result], *, width: int = 60) -> None:
-    """Nucleotide FASTA of the genes, 5'->3' (Prodigal's ``-d``)."""
-    _write_lines(dest, _fasta_lines(results, False, width))
-
-
-def _write_lines(dest, lines) -> None:
-    if hasattr(dest, "write"):
-        dest.writelines(lines)
-        return
-    with atomic_write(dest) as out:
-        out.writelines(lines)
-
-
 __all__ = [
     "Annotator",
     "DEFAULT_MODEL",
@@ -482,8 +434,4 @@ __all__ = [
     "SequenceRecord",
     "genes_from_probabilities",
     "read_records",
-    "to_record",
-    "write_genes",
-    "write_gff3",
-    "write_proteins",
 ]
