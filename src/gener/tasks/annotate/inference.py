@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from gener import distributed
 from gener.errors import GenerInputError
 
 PAD_ID = 3
@@ -120,6 +121,8 @@ def predict_proba_many(
     ``circular`` (per sequence or for all): the window context wraps around the origin, so
     bases near the ends are predicted with their real neighbours. ``progress(index, bases)``
     is called with a sequence's index and the number of its bases newly predicted.
+    Under torchrun the ranks share the batches (gener.distributed): rank 0 returns the
+    probabilities and reports progress, the other ranks return ``[]``.
     """
     from gener.tokenization import NucleotideTokenizer
 
@@ -155,23 +158,27 @@ def predict_proba_many(
     # sequence's windows stay together and its progress is monotone).
     jobs.sort(key=lambda j: -j[2])
     device = _device_of(model)
+
+    def forward(batch) -> np.ndarray:  # (batch, 2, width, labels) probabilities
+        longest = max(w for _, _, w in batch)
+        ids = np.full((len(batch), longest), PAD_ID, dtype=np.int64)
+        mask = np.zeros((len(batch), longest), dtype=np.int64)
+        for row, (index, start, width) in enumerate(batch):
+            ids[row, :width] = inputs[index][start : start + width]
+            mask[row, :width] = 1
+        kwargs = {"input_ids": torch.from_numpy(ids).to(device)}
+        if not mask.all():
+            kwargs["attention_mask"] = torch.from_numpy(mask).to(device)
+        logits = model(**kwargs).logits  # (batch, width, 2, labels)
+        if logits.shape[1] != longest or logits.shape[2] != 2:
+            raise ValueError(f"unexpected logits shape {tuple(logits.shape)} for {longest} input tokens")
+        return torch.softmax(logits.float(), dim=-1).permute(0, 2, 1, 3).cpu().numpy()
+
     done_per_sequence = [0] * len(inputs)
+    batches = [jobs[b : b + batch_size] for b in range(0, len(jobs), batch_size)]
     with torch.inference_mode(), _autocast(model, device, precision):
-        for b in range(0, len(jobs), batch_size):
-            batch = jobs[b : b + batch_size]
-            longest = max(w for _, _, w in batch)
-            ids = np.full((len(batch), longest), PAD_ID, dtype=np.int64)
-            mask = np.zeros((len(batch), longest), dtype=np.int64)
-            for row, (index, start, width) in enumerate(batch):
-                ids[row, :width] = inputs[index][start : start + width]
-                mask[row, :width] = 1
-            kwargs = {"input_ids": torch.from_numpy(ids).to(device)}
-            if not mask.all():
-                kwargs["attention_mask"] = torch.from_numpy(mask).to(device)
-            logits = model(**kwargs).logits  # (batch, width, 2, labels)
-            if logits.shape[1] != longest or logits.shape[2] != 2:
-                raise ValueError(f"unexpected logits shape {tuple(logits.shape)} for {longest} input tokens")
-            probs = torch.softmax(logits.float(), dim=-1).permute(0, 2, 1, 3).cpu().numpy()  # (batch, 2, width, labels)
+        # Under torchrun, each rank runs every N-th batch and rank 0 stitches them all, in order.
+        for batch, probs in distributed.map_in_order(forward, batches):
             for row, (index, start, width) in enumerate(batch):
                 w = window_weights(width, overlap, weighting)
                 sums[index][:, start : start + width] += probs[row, :, :width] * w[None, :, None]
@@ -184,6 +191,8 @@ def predict_proba_many(
                 for index, gain in gains.items():
                     if gain:
                         progress(index, gain)
+    if not distributed.is_main():
+        return []  # the probabilities are rank 0's
     out = []
     for total, weight, flank in zip(sums, weights, flanks):
         total /= np.maximum(weight, 1e-12)[None, :, None]
