@@ -4,7 +4,7 @@ mode) and gener's annotator, scored by the one evaluation harness.
     python benchmarks/annotate_quality.py [--out results.md] [--model NAME | --no-model]
         [--genomes cburnetii,phage-t4] [--keep DIR] [--threads 2]
 
-For every validation genome of data.md (never trained on: C. burnetii, M. maripaludis,
+For every validation genome of docs/data.md (never trained on: C. burnetii, M. maripaludis,
 T. kodakarensis, M. mycoides with translation table 4, phage T4), each tool predicts CDS on
 the GenBank sequences, the prediction is written as GFF3 (``--keep DIR`` keeps the files)
 and scored against the genome's validated CDS with

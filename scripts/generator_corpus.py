@@ -2,7 +2,7 @@
 
     python scripts/generator_corpus.py -o corpus/        # needs `gener data fetch` first
 
-Sources (shared/docs/data.md, all in the gener data cache):
+Sources (docs/data.md, all in the gener data cache):
 - U. maydis (fungus): 19.7 Mb genome + GFF3 of 6,787 mRNAs (`umaydis`);
 - S. cerevisiae chromosomes I and II + SGD GFF3 (`yeast-sgd`);
 - D. melanogaster chr2R (`dm-chr2R`) with the dm3 RefSeq gene spans (`dm3-refseq`). That

@@ -5,7 +5,7 @@
 Written for a lent H200 (one call, all jobs at once on the one GPU); so far it has only been
 run on the CPU at toy size (`--seq-len 64 --batch 2 --budget 10`): the session that wrote it
 lost its device time before the run. Inputs: the corpus from `scripts/generator_corpus.py`,
-the annotator's training genomes (the train split of shared/docs/data.md, gzipped GenBank)
+the annotator's training genomes (the train role of docs/data.md, gzipped GenBank)
 and its two monitored validation genomes.
 
 Jobs (each the ordinary gener training API, so each equals a `gener pretrain` /

@@ -234,7 +234,7 @@ def test_registry_is_well_formed():
                 "ecoli-ecocyc", "mmycoides", "phage-t4", "kaptive", "dm3-upstream", "dm-chr2R", "augustus-genes",
                 "umaydis", "yeast-sgd", "pum2", "oct4-mafk", "uniprot-20k", "pyrodigal-testdata"}
     assert expected <= set(names)
-    # the validation genomes of data.md are never in the training role
+    # the validation genomes are never in the training role
     assert {d.name for d in DATASETS if d.role == "valid"} == {
         "cburnetii", "mmaripaludis", "tkodakarensis", "mmycoides", "phage-t4"}
     assert {d.role for d in DATASETS} == set(ROLES)

@@ -1,6 +1,6 @@
 """The embedded default annotator, on a genome it never saw in training.
 
-C. burnetii is a validation genome (shared/docs/data.md): the model was not trained on it.
+C. burnetii is a validation genome (docs/data.md): the model was not trained on it.
 The thresholds are far below what the model card reports for the whole genome, so this
 test fails only if the shipped model or its decoding is broken, not on noise.
 """

@@ -21,7 +21,7 @@ from gener.tokenization import (
 )
 
 DATA = Path(__file__).parent / "data"
-# written out from docs/compat.md, independently of the package's constants
+# written out from the published vocab.txt layout, independently of the package's constants
 COMPAT_GENERATOR = ("<oov> <s> </s> <pad> <mask> <bog> <eog> <bok> <eok> <+> <-> <cds> <pseudo> <tRNA> <rRNA> "
                     "<ncRNA> <miscRNA> <mam> <vrt> <inv> <pln> <fng> <prt> <arc> <bct> <mit> <plt> <plm> <vir> "
                     "<sp0> <sp1> <sp2>").split()

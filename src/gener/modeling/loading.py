@@ -206,7 +206,7 @@ def _head_k(directory: Path, config) -> int:
 
 
 def _default_dtype(device: torch.device) -> torch.dtype:
-    # fp32 on CPU: measured faster than bf16 on CPUs without bf16 units (design.md).
+    # fp32 on CPU: measured faster than bf16 on CPUs without bf16 units.
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32

@@ -1,7 +1,7 @@
 """Per-base views of a 6-mer model's next-token distribution.
 
 GENERator predicts one k-mer at a time. Several recipes need the probability of single
-bases instead (shared/docs/compat.md):
+bases instead (the published protocols, docs/models.md):
 
 - variant effect scoring: p(base) at the next position = the summed probability of the
   4**(k-1) k-mers that start with that base;

@@ -1,7 +1,7 @@
 """Every model architecture gener can build, in one registry.
 
-The published presets match the released checkpoints' config.json (see
-shared/docs/compat.md); the ``*-tiny`` presets are small enough to train and run on a laptop
+The published presets match the released checkpoints' config.json (docs/models.md);
+the ``*-tiny`` presets are small enough to train and run on a laptop
 CPU and are what the embedded default models use.
 """
 

@@ -43,7 +43,7 @@ FAMILIES = {
     "histone": (r"\bhistone H(1|2A|2B|3|4)\b", r"complex|ase\b|subunit|chaperone|binding"),
     "all": (r"", None),
 }
-DEFAULT_SOURCE = "umaydis"  # 19.7 Mb fungus, 6787 mRNAs with MIPS product notes (data.md)
+DEFAULT_SOURCE = "umaydis"  # 19.7 Mb fungus, 6787 mRNAs with MIPS product notes (docs/data.md)
 
 
 @dataclass

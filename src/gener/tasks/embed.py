@@ -1,6 +1,6 @@
 """Sequence embeddings from GENERator or GENERanno hidden states, windowed and streamed.
 
-Inputs follow the published sequence-understanding recipes (shared/docs/compat.md):
+Inputs follow the published sequence-understanding recipes (docs/models.md):
 GENERator reads ``<s>`` + 6-mers (tail ``len % 6`` bases dropped, ``trim_right``) + ``<s>``
 and pools at each sequence's own last real token (never at a pad); GENERanno reads
 ``<s>`` + nucleotides and pools the first token (what its classification head uses).

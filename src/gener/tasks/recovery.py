@@ -15,7 +15,7 @@ id column (``id`` / ``gene_id`` / ``name``) and a type column (``type``, else ``
 - Causal GENERator (published): prompt = ``<s>`` + the context's rightmost bases trimmed to
   a multiple of 6 (``trim_left``); greedy decoding of ``ceil(predict_bp / 6)`` tokens with
   every special id banned (``</s>`` too); accuracy = matching positions / predict_bp.
-- ``per_base=True`` (generation-notes.md): each step takes, for each of the six positions,
+- ``per_base=True`` (a consistent +1 to +2 points for small models): each step takes, for each of the six positions,
   the argmax base of its marginal (gener.modeling.perbase) and feeds that 6-mer back.
 - Masked GENERanno (the paper's zero-shot variant): ``<s>`` + context + ``<mask>``; the
   argmax of A/C/G/T at the mask replaces it, a new ``<mask>`` is appended, repeated.

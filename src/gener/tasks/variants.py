@@ -3,7 +3,7 @@
 Two scores per SNV, both oriented so that **higher = the alternative allele is less likely
 under the model** (the usual "deleterious" direction):
 
-- ``upstream`` (published, shared/docs/compat.md): the ``context_bp`` (8192) bases ending just
+- ``upstream`` (the published protocol, docs/generation.md): the ``context_bp`` (8192) bases ending just
   before the variant, leading N stripped, left-trimmed to a multiple of 6, after ``<s>``; from
   the next-token distribution p(base) = the summed probability of the 4**5 6-mers starting
   with that base; score = log p(ref) - log p(alt).

@@ -1,6 +1,6 @@
 """Causal-LM fine-tuning of a GENERator on a set of sequences (``gener finetune clm``).
 
-What the GENERator applications need (shared/docs/compat.md): each sequence becomes
+What the GENERator applications need (docs/finetuning.md): each sequence becomes
 ``<s>`` [control] 6-mers ``</s>``, so the model learns where sequences start and end;
 batches are right-padded (labels -100 on pads) or packed into fixed blocks; the loss is
 the token cross-entropy or the v2 per-base loss (:func:`gener.modeling.perbase.per_base_nll`).

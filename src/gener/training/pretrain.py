@@ -1,6 +1,6 @@
 """Pre-train GENERator (causal 6-mer LM) or GENERanno (masked single-nucleotide LM) from shards.
 
-The paper's recipe (shared/docs/compat.md) on the HF Trainer, so that ``torchrun`` with DDP
+The paper's recipe (docs/pretraining.md) on the HF Trainer, so that ``torchrun`` with DDP
 or FSDP (``--config configs/fsdp.yaml``) runs the same command unchanged:
 
 - data: packed windows of :class:`gener.data.shards.ShardDataset`; for 6-mer models a fresh

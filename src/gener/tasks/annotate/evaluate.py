@@ -5,7 +5,7 @@ What is compared
 ----------------
 - **Reference** = the *validated* CDS of each reference record
   (:func:`gener.tasks.annotate.labels.classify_cds`): pseudo and hypothetical CDS count as
-  non-coding, the paper's convention (data.md, compat.md).
+  non-coding, the GENERanno paper's convention.
 - **Prediction** = every ``CDS`` feature of the prediction, except those the predictor itself
   flags ``pseudo`` (a predictor saying "not a working gene"). Nothing else is filtered: a
   predictor's "hypothetical protein" product is a functional guess, not a coding claim.

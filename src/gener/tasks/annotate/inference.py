@@ -1,7 +1,7 @@
 """Per-base, per-strand class probabilities of whole sequences from a GENERanno
 token-classification model.
 
-The published pipeline (shared/docs/compat.md): windows of ``window`` bp overlapping by
+The published pipeline (docs/annotate.md): windows of ``window`` bp overlapping by
 ``overlap`` bp, the last window aligned to the sequence end, softmax probabilities averaged
 where windows overlap. ``weighting="taper"`` instead cross-fades linearly across each
 overlap, so a base is predicted mostly by the window in which it sits farther from an edge
@@ -31,7 +31,7 @@ TOKENS_PER_BATCH = 32768  # default batch = this many tokens' worth of windows
 
 def default_overlap(window: int) -> int:
     """Half a window for small windows (overlap bought +5.8 points of exact match for the
-    small annotator, annotation-notes.md), at most the published 512 bp."""
+    small annotator on C. burnetii), at most the published 512 bp."""
     return min(window // 2, 512)
 
 

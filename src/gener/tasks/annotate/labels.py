@@ -16,7 +16,7 @@ coordinates):
 It contains the published binary tracks (coding = label > 0), lets genes on opposite
 strands (and in different frames) overlap, gives the decoder the reading frame, and
 supervises start sites explicitly — the weak point of a model that only sees coding vs
-non-coding (annotation-notes.md, finding 4).
+non-coding (its coding probability rises gradually after the true start).
 """
 
 from __future__ import annotations
