@@ -61,6 +61,14 @@ def join() -> None:
 
     if not dist.is_initialized():
         dist.init_process_group("gloo")
+    if not is_main():  # quiet: no library progress bars or warnings from the other ranks
+        import warnings
+
+        from transformers.utils import logging
+
+        logging.set_verbosity_error()
+        logging.disable_progress_bar()
+        warnings.simplefilter("ignore")
     # A group someone else made (e.g. NCCL) cannot move CPU objects: add a gloo one.
     _GROUP = dist.group.WORLD if dist.get_backend() == "gloo" else dist.new_group(backend="gloo")
 

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import gener
+from gener import distributed
 from gener.errors import GenerInputError
 
 app = typer.Typer(
@@ -30,8 +31,9 @@ app.add_typer(data_app, name="data")
 finetune_app = typer.Typer(help="Fine-tune a model for one job: annotator, clm, classify.", no_args_is_help=True)
 app.add_typer(finetune_app, name="finetune")
 
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, however long
+# Under torchrun only rank 0 speaks; the other ranks share the work and stay quiet.
+console = Console(quiet=not distributed.is_main())
+err_console = Console(stderr=True, soft_wrap=True, quiet=not distributed.is_main())  # an error stays one line
 
 
 def friendly_errors(fn):

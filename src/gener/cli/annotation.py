@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from gener import distributed
 from gener.cli import app, console, err_console, friendly_errors
 from gener.errors import GenerInputError
 
@@ -64,6 +65,7 @@ def annotate_cmd(
 
     # Read (and so validate) every record before the model runs.
     records = list(ann.read_records(input, topology=topology))
+    distributed.join()  # under torchrun: the ranks share the model's windows, rank 0 decodes and writes
     annotator = ann.Annotator(model, device=device, table=table, window=window, overlap=overlap,
                               batch_size=batch_size, min_gene_length=min_gene_length, weighting=weighting,
                               closed=closed, start_codons=starts)
@@ -91,6 +93,8 @@ def annotate_cmd(
         bar.update(task, description="done")
     elapsed = time.perf_counter() - started
 
+    if not distributed.is_main():
+        return
     with contextlib.ExitStack() as stack:  # all outputs renamed into place together, or none
         output.write_gff3(stack.enter_context(atomic_write(out)), results)
         if proteins is not None:

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import gener
+from gener import distributed
 from gener.cli import (
     DEFAULT_GENERATOR,
     app,
@@ -112,6 +113,7 @@ def score_cmd(
 
     if out is not None:
         check_output(out, input)
+    distributed.join()  # under torchrun: the ranks share the windows, rank 0 writes
     lm, tokenizer = _load_for(model, "lm", device)
     family = family_of_model(lm)
     if per_base and family != "generator":
@@ -123,7 +125,9 @@ def score_cmd(
         scores = score_sequences(lm, tokenizer, ((r.id, r.sequence) for r in read_sequences(input)), per_base=per_base,
                                  window=window, stride=stride, batch_size=batch_size, mask_spacing=mask_spacing,
                                  progress=lambda bp: bar.update(task, advance=bp))
-        if out is not None:
+        if not distributed.is_main():
+            n = sum(1 for _ in scores)  # this rank's share of the windows; it yields nothing
+        elif out is not None:
             n = write_scores(out, scores, mode=mode)
         else:
             rows = list(scores)  # all scored before anything is printed
@@ -157,6 +161,7 @@ def embed_cmd(
     check_output(out, input)
     if pool is not None and pool not in POOLS:
         raise GenerInputError(f"unknown --pool {pool!r}; choose one of {', '.join(POOLS)}")
+    distributed.join()  # under torchrun: the ranks share the windows, rank 0 writes
     body, tokenizer = _load_for(model, "base", device)
     pool = pool or default_pool(body)
     started = time.perf_counter()
@@ -164,7 +169,10 @@ def embed_cmd(
         task = bar.add_task("embed", total=None)
         rows = embed_sequences(body, tokenizer, ((r.id, r.sequence) for r in read_sequences(input)), pool=pool,
                                window=window, batch_size=batch_size, progress=lambda bp: bar.update(task, advance=bp))
-        n = write_embeddings(out, rows, pool=pool)
+        if distributed.is_main():
+            n = write_embeddings(out, rows, pool=pool)
+        else:
+            n = sum(1 for _ in rows)  # this rank's share of the windows; it yields nothing
         bases = bar.tasks[0].completed
     elapsed = time.perf_counter() - started
     console.print(f"[green]{n:,} embeddings[/] ({pool} pooling, dim {body.config.hidden_size}), {bases:,.0f} bp in "

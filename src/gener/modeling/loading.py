@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from gener import distributed
 from gener.errors import GenerInputError
 from gener.modeling import presets
 
@@ -155,7 +156,7 @@ def load_directory(directory: Path, *, task=None, device=None, dtype=None):
     family = family_of(raw, directory)
     task = task or task_of(raw, family)
     cls = presets.model_class(family, task)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = distributed.device(device)  # under torchrun, "cuda" is this rank's own GPU
     dtype = dtype or _default_dtype(device)
 
     config = cls.config_class.from_pretrained(directory)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
+from gener import distributed
 from gener.errors import GenerInputError
 from gener.tasks.windows import batched, body_of, family_of_model, plan_windows
 
@@ -60,8 +61,7 @@ def embed_sequences(model, tokenizer, records: Iterable[tuple[str, str]], *, poo
             for w in plan:
                 yield w, ids
 
-    next_item = 0
-    for batch in batched(windows(), max(1, min(batch_size, max_batch_tokens // (window + 2)))):
+    def pooled(batch) -> list[np.ndarray]:  # one float64 vector per window
         rows = [np.concatenate([[bos], ids[w.start:w.end]] + ([[bos]] if causal else [])) for w, ids in batch]
         width = max(len(r) for r in rows)
         ids_t = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
@@ -71,16 +71,25 @@ def embed_sequences(model, tokenizer, records: Iterable[tuple[str, str]], *, poo
             mask[n, : len(r)] = 1
         with torch.inference_mode():
             hidden = body(input_ids=ids_t.to(device), attention_mask=mask.to(device)).last_hidden_state.float()
-        for n, ((w, _), r) in enumerate(zip(batch, rows)):
+        vectors = []
+        for n, r in enumerate(rows):
             if pool == "first":
                 vec = hidden[n, 0]
             elif pool == "last":
                 vec = hidden[n, len(r) - 1]
             else:  # DNA tokens only: skip <s> (and the trailing <s> of the causal input)
                 vec = hidden[n, 1: len(r) - (1 if causal else 0)].mean(0)
+            vectors.append(vec.cpu().double().numpy())
+        return vectors
+
+    next_item = 0
+    batches = batched(windows(), max(1, min(batch_size, max_batch_tokens // (window + 2))))
+    # Under torchrun each rank embeds every N-th batch; rank 0 gets all, in order, and yields.
+    for batch, vectors in distributed.map_in_order(pooled, batches):
+        for (w, _), vec in zip(batch, vectors):
             entry = pending[w.item]
             weight = w.own_end - w.own_start
-            entry[4] += weight * vec.cpu().double().numpy()
+            entry[4] += weight * vec
             entry[3] += weight
             entry[2] -= 1
             if progress:

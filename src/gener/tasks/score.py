@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from gener import distributed
 from gener.modeling.perbase import base_log_probs, kmer_ids, target_bases
 from gener.tasks.windows import batched, body_of, family_of_model, plan_windows
 
@@ -89,8 +90,9 @@ class _Scorer:
                     yield w, tokens, extra
 
         next_item = 0
-        for batch in batched(windows(), batch_size):
-            for (w, _, _), (scored, ll, bases) in zip(batch, self.score_batch(batch)):
+        # Under torchrun each rank scores every N-th batch; rank 0 gets all, in order, and yields.
+        for batch, results in distributed.map_in_order(self.score_batch, batched(windows(), batch_size)):
+            for (w, _, _), (scored, ll, bases) in zip(batch, results):
                 entry = pending[w.item]
                 entry[2] += scored
                 entry[3] += ll

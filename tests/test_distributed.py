@@ -1,0 +1,44 @@
+"""torchrun --nproc_per_node 2 (CPU, gloo) for annotate, score and embed: the outputs are
+byte-identical to one process, in input order, and only rank 0 speaks."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from gener.cli import app
+from tiny_models import one_thread  # noqa: F401 (fixture)
+from torchrun_launch import torchrun
+
+DATA = Path(__file__).parent / "data"
+GENOME = DATA / "ecoli_k12_slices.gbk"  # three E. coli records: 18.7, 8.0 and 5.1 kb
+
+
+def _verbs(out: Path) -> list[list[str]]:
+    # Small batches and windows, so that the batches alternate between the ranks many
+    # times and the windows of the longest record are split between them.
+    return [
+        ["annotate", str(GENOME), "-o", str(out / "genes.gff"), "--proteins", str(out / "genes.faa"),
+         "--batch-size", "8"],
+        ["score", str(GENOME), "-o", str(out / "scores.tsv"), "--window", "64", "--batch-size", "4"],
+        ["embed", str(GENOME), "-o", str(out / "embeddings.parquet"), "--window", "64", "--batch-size", "4"],
+    ]
+
+
+def test_two_processes_write_what_one_process_writes(tmp_path, one_thread):  # noqa: F811
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    runner = CliRunner()
+    for args in _verbs(one):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    code, stdout, stderr = torchrun([str(Path(__file__).parent / "distributed_cli.py"), json.dumps(_verbs(two))])
+    assert code == 0, stdout[-3000:] + stderr[-3000:]
+    names = sorted(p.name for p in one.iterdir())
+    assert names == sorted(p.name for p in two.iterdir()) and len(names) == 4
+    for name in names:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert (one / "genes.gff").read_text().count("\tCDS\t") > 10
+    assert stdout.count(" genes (") == 1  # the summary line comes from rank 0 only
+    assert stdout.count("embeddings (") == 1 and stderr.count("sequences scored") == 1
+    assert stderr.count("Loading weights: 100%") <= 3  # transformers' bars: rank 0's, one per verb
