@@ -1,6 +1,6 @@
 """GENERator's tokenizer: non-overlapping k-mers (k = 6), vocab 4128.
 
-Layout (the published checkpoints', docs/models.md): ids 0..31 are the specials below, then every k-mer in base order
+Layout (docs/models.md): ids 0..31 are the specials below, then every k-mer in base order
 A,T,C,G (A=0,T=1,C=2,G=3), most significant base first: id = 32 + base-4 value, so
 AAAAAA=32, AAAAAT=33, TTTTTT=1397, GGGGGG=4127. A ``vocab_file`` (the checkpoint's
 vocab.txt) replaces this layout; published checkpoints do not all share one special list.

@@ -1,6 +1,6 @@
 """GENERanno's tokenizer: one token per nucleotide.
 
-Layout (the published checkpoints', docs/models.md): ids 0..31 are the GENERanno specials, in an order DIFFERENT from
+Layout (docs/models.md): ids 0..31 are the GENERanno specials, in an order DIFFERENT from
 GENERator's (the species tags come before ``<cds>``, and there is a ``<sp3>``), then
 32..42 = A C G K M N R S T W Y (A=32, C=33, G=34, N=37, T=40). The model's embedding has
 64 rows (``PADDED_VOCAB_SIZE``): ids 43..63 exist only so the matrix size is a multiple of
