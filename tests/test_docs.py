@@ -59,6 +59,22 @@ def test_no_file_cites_notes_outside_the_repository():
     assert not cited, "cites notes a clone does not have (say the fact, or point to docs/):\n" + "\n".join(cited)
 
 
+def test_cited_readme_sections_exist():
+    """A docstring or model card that cites `README "Section"` names a heading the README has
+    (the manual moved to docs/ once; such citations went stale with it)."""
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "README.md").read_text(), re.M)
+    stale = []
+    for path in project_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for section in re.findall(r'README,? "([^"]+)"', text):
+            if not any(h.startswith(section) for h in headings):
+                stale.append(f"{path.relative_to(ROOT)}: README \"{section}\"")
+    assert not stale, "cites README sections that do not exist:\n" + "\n".join(stale)
+
+
 # --- commands shown in the manual ---------------------------------------------------------
 
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.S | re.M)

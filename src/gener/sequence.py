@@ -1,6 +1,6 @@
 """DNA alphabet and the one normalisation policy every entry point uses.
 
-Policy (documented in the README):
+Policy (documented in docs/models.md):
 - case is ignored (soft-masked lowercase becomes upper case), RNA ``U`` becomes ``T``;
 - whitespace and line breaks are removed; ``-`` and ``*`` gaps are rejected;
 - the IUPAC ambiguity codes ``N R Y S W K M B D H V`` are kept as they are; what a model

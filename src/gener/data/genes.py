@@ -1,5 +1,5 @@
 """Which annotated features are genes, what type each is, and which taxonomic group a
-record belongs to: the rules behind ``gener data regions`` (README, "Curating gene regions").
+record belongs to: the rules behind ``gener data regions`` (docs/data.md, "Gene regions").
 
 Gene types (``GENE_TYPES``) are coarse on purpose: they are the classes the papers count
 and GENERator has special tokens for (``<cds> <pseudo> <tRNA> <rRNA> <ncRNA> <miscRNA>``);

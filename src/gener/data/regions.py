@@ -1,7 +1,7 @@
 """``gener data regions``: gene regions (or whole sequences in chunks) from annotated genomes
 into one parquet table, streamed record by record and written in row groups.
 
-Policies (README, "Curating gene regions"; which features are genes: :mod:`gener.data.genes`):
+Policies (docs/data.md, "Gene regions"; which features are genes: :mod:`gener.data.genes`):
 - a region is the gene's whole genomic span (introns and annotated UTRs included) plus
   ``flank`` bp on each side, clipped at the ends of a linear record;
 - ``sequence`` is in the *transcribed* orientation: a minus-strand region is the reverse

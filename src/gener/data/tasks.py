@@ -39,7 +39,7 @@ SPLIT_NAMES = {"train": "train", "training": "train", "valid": "validation", "va
 _TABLE_EXT = TABLE_SUFFIXES
 _FASTA_EXT = (".fa", ".fasta", ".fna", ".fas")
 
-# The published suites (README "Sequence understanding"). An alias expands to a hub id;
+# The published suites (docs/finetuning.md). An alias expands to a hub id;
 # Genomic Benchmarks are one repository per task.
 SUITES = {
     "nt": "InstaDeepAI/nucleotide_transformer_downstream_tasks",

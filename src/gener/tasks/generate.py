@@ -1,6 +1,6 @@
 """DNA generation with a causal GENERator model (HF ``model.generate``, KV cache on).
 
-Policies (README "Generating DNA"):
+Policies (docs/generation.md):
 
 - **Prompts** are normalised (:func:`gener.sequence.normalize`) and 6-mer aligned by
   dropping their first ``len % 6`` bases (``trim_left``), so the bases next to the
