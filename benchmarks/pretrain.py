@@ -20,7 +20,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 FIXTURES = [Path(__file__).parent.parent / "tests" / "data" / name
@@ -33,29 +32,22 @@ def rss_mb() -> float:
 
 def child(preset: str, data: Path, seq_len: int, batch: int, steps: int, threads: int | None) -> dict:
     import torch
-    from transformers import TrainerCallback
 
     from gener.modeling import presets
-    from gener.training.pretrain import pretrain
+    from gener.training.pretrain import StepClock, pretrain, seconds_per_step
 
     if threads:
         torch.set_num_threads(threads)
     before = rss_mb()
-    stamps = []
-
-    class Clock(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            stamps.append(time.perf_counter())
-
+    clock = StepClock()
     with tempfile.TemporaryDirectory() as run:
         result = pretrain(preset, data, Path(run) / "run", seq_len=seq_len, tokens_per_step=batch * seq_len,
                           batch_size=batch, warmup_steps=1, steps=steps, save_steps=10**9, logging_steps=1,
-                          callbacks=[Clock()], log=lambda *a: None)
-    timed = len(stamps) - 1
-    seconds = stamps[-1] - stamps[0]
+                          callbacks=[clock], log=lambda *a: None)
+    step_s = seconds_per_step(clock.times)  # from the end of the first (warm-up) step
     return {"preset": preset, "parameters": presets.count_parameters(preset), "seq_len": seq_len, "batch": batch,
-            "threads": torch.get_num_threads(), "steps_timed": timed,
-            "tokens_per_s": timed * result.plan.tokens_per_step / seconds, "s_per_step": seconds / timed,
+            "threads": torch.get_num_threads(), "steps_timed": len(clock.times) - 1,
+            "tokens_per_s": result.plan.tokens_per_step / step_s, "s_per_step": step_s,
             "rss_before_mb": before, "peak_rss_mb": rss_mb()}
 
 

@@ -50,30 +50,15 @@ ANNOTATOR_VALID = ["cburnetii", "mmaripaludis"]
 ANNOTATOR_JOBS = {"annotator": {}, "annotator-2l": {"num_hidden_layers": 2}}  # name: generanno-tiny overrides
 
 
-def step_clock(path: Path):
-    """A TrainerCallback that records when each optimizer step ends (to ``path``, as JSON)."""
-    from transformers import TrainerCallback
-
-    class StepClock(TrainerCallback):
-        def __init__(self):
-            self.times = []
-
-        def on_step_end(self, args, state, control, **kwargs):
-            self.times.append(time.time())
-            path.write_text(json.dumps(self.times))
-
-    return StepClock()
-
-
 def run_job(name: str, args) -> None:
     """One job in this process (the parent starts one process per job)."""
     import torch
 
-    from gener.training.pretrain import TimeLimitCallback
+    from gener.training.pretrain import StepClock, TimeLimitCallback
 
     torch.backends.cuda.matmul.allow_tf32 = True
     out = Path(args.out) / name
-    clock = step_clock(Path(args.out) / f"{name}.clock.json")
+    clock = StepClock(Path(args.out) / f"{name}.clock.json")
     if name.startswith("annotator"):
         from gener.training.annotator import finetune_annotator
 
@@ -107,11 +92,6 @@ def launch(names, steps: dict, out: Path, args, minutes: float, calibrating: boo
             cmd.append("--calibrating")
         procs[name] = subprocess.Popen(cmd, stdout=open(out / f"{name}.log", "w"), stderr=subprocess.STDOUT)
     return {name: p.wait() for name, p in procs.items()}
-
-
-def seconds_per_step(clock: Path, skip: int) -> float:
-    times = json.loads(clock.read_text())
-    return (times[-1] - times[skip]) / (len(times) - 1 - skip)
 
 
 def best_model(run: Path) -> Path | None:
@@ -210,7 +190,10 @@ def main(argv=None) -> int:
     calib = args.out / "calibration"
     calib.mkdir(exist_ok=True)
     codes = launch(names, {n: args.calibrate for n in names}, calib, args, minutes=3, calibrating=True)
-    rates = {n: seconds_per_step(calib / f"{n}.clock.json", skip=args.calibrate // 4) for n in names}
+    from gener.training.pretrain import seconds_per_step
+
+    rates = {n: seconds_per_step(json.loads((calib / f"{n}.clock.json").read_text()), skip=args.calibrate // 4)
+             for n in names}
     print(f"calibration ({time.time() - started:.0f} s): exit codes {codes}; seconds/step "
           + ", ".join(f"{n} {r:.3f}" for n, r in rates.items()), flush=True)
 

@@ -219,6 +219,27 @@ class TimeLimitCallback(TrainerCallback):
             control.should_save = True
 
 
+class StepClock(TrainerCallback):
+    """Records when each optimizer step ends, and rewrites them to ``path`` (JSON) when given,
+    so another process can read a run's speed while it runs: step budgets and benchmarks."""
+
+    def __init__(self, path=None):
+        self.times: list[float] = []
+        self.path = Path(path) if path else None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.time())
+        if self.path is not None:
+            self.path.write_text(json.dumps(self.times))
+
+
+def seconds_per_step(times: list[float], skip: int = 0) -> float:
+    """Mean seconds per step from step end times, leaving out the first ``skip`` steps (warm-up)."""
+    if len(times) - skip < 2:
+        raise ValueError(f"{len(times)} step times: too few to measure after skipping {skip}")
+    return (times[-1] - times[skip]) / (len(times) - 1 - skip)
+
+
 def _rewrite_log(path: Path, columns, up_to_step: int) -> list[dict]:
     """Rewrite a log CSV keeping only its rows up to ``up_to_step`` (a new file: the header)."""
     rows = [r for r in read_loss_log(path) if r["step"] <= up_to_step] if path.exists() else []
