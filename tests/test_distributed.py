@@ -42,3 +42,17 @@ def test_two_processes_write_what_one_process_writes(tmp_path, one_thread):  # n
     assert stdout.count(" genes (") == 1  # the summary line comes from rank 0 only
     assert stdout.count("embeddings (") == 1 and stderr.count("sequences scored") == 1
     assert stderr.count("Loading weights: 100%") <= 3  # transformers' bars: rank 0's, one per verb
+
+
+def test_each_rank_gets_its_own_gpu(monkeypatch):
+    import torch
+
+    from gener import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.device("cuda") == torch.device("cuda", 1)  # a bare "cuda" is this rank's GPU
+    assert distributed.device("cuda:0") == torch.device("cuda", 0)  # an explicit index is kept
+    assert distributed.device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert distributed.device("cuda") == torch.device("cuda")
