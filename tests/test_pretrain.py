@@ -277,7 +277,7 @@ def test_two_processes_under_torchrun(shards, tmp_path):
          "--save-steps", "2", "--log-steps", "1", "--config", str(REPO / "configs" / "fsdp.yaml"), *SMALL_ARGS],
         before_retry=lambda: shutil.rmtree(out, ignore_errors=True))
     assert code == 0, stdout[-3000:] + stderr[-3000:]
-    text = " ".join(stdout.split())
+    text = " ".join(stderr.split())  # the plan is a log: stderr
     assert "4 per device x 64 x 2 process(es) x 2 accumulation = 1,024" in text
     assert "parallelism: DDP (gloo)" in text or "FSDP" in text
     log = read_loss_log(out / "loss.csv")

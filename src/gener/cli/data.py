@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gener.cli import console, data_app, err_console, friendly_errors
+from gener.cli import check_output, console, data_app, err_console, friendly_errors, say, warn
 from gener.errors import GenerInputError
 
 
@@ -22,7 +22,7 @@ def data_fetch(
     """Download the reference genomes and labelled sets into the cache, verified by sha256."""
     from gener.data import fetch as fetch_mod
 
-    fetch_mod.fetch(dest=dest, names=only, console=console)
+    fetch_mod.fetch(dest=dest, names=only, console=err_console)  # progress and log: stderr
 
 
 @data_app.command("list")
@@ -40,31 +40,31 @@ def data_list(
 @friendly_errors
 def data_regions(
     inputs: list[str] = typer.Argument(..., help="GenBank or GFF3 files (plain or compressed), directories, or cached dataset names; FASTA too with --whole."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output parquet (written in row groups, renamed into place at the end)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output parquet (written in row groups, renamed into place at the end); - for stdout."),
     group: Optional[str] = typer.Option(None, "--group", help="Taxonomic group for every input (bacteria, archaea, fungi, ... or a token such as <bct>); default: from each file's lineage."),
-    flank: int = typer.Option(0, "--flank", help="Bases added on each side of a gene (clipped at the ends of linear records)."),
+    flank: int = typer.Option(0, "--flank", min=0, help="Bases added on each side of a gene (clipped at the ends of linear records)."),
     whole: bool = typer.Option(False, "--whole", help="Emit whole sequences in chunks instead of genes (the papers' scheme 2)."),
-    chunk: int = typer.Option(98_304, "--chunk", help="Chunk length in bp for --whole."),
-    min_length: int = typer.Option(0, "--min-length", help="Drop genes (with --whole: chunks) shorter than this, flanks not counted."),
+    chunk: int = typer.Option(98_304, "--chunk", min=1, help="Chunk length in bp for --whole."),
+    min_length: int = typer.Option(0, "--min-length", min=0, help="Drop genes (with --whole: chunks) shorter than this, flanks not counted."),
     fasta: Optional[list[Path]] = typer.Option(None, "--fasta", help="Sequences for GFF3 input without ##FASTA (repeatable)."),
 ):
     """Extract gene regions (every gene with its type, coordinates, strand, group and sequence
     in transcribed orientation) from annotated genomes into a parquet table."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from gener.data.regions import curate_regions
+    from gener.progress import Progress
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,.0f} bp"), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("reading", total=None)
-        summary = curate_regions(
-            inputs, out, group=group, flank=flank, whole=whole, chunk=chunk, min_length=min_length, fasta=fasta,
-            progress=lambda record, bases: bar.update(task, advance=bases, description=escape(record)),
-        )
+    check_output(out)
+    with Progress("reading", unit="bp") as bar:
+        def advance(record, bases):
+            bar.describe(record)
+            bar.advance(bases)
+
+        summary = curate_regions(inputs, out, group=group, flank=flank, whole=whole, chunk=chunk,
+                                 min_length=min_length, fasta=fasta, progress=advance)
     for source in summary.unlabelled:
-        err_console.print(f"[yellow]warning:[/] {escape(source)}: no lineage in the file; group 'unknown' (use --group)")
+        warn(f"{source}: no lineage in the file; group 'unknown' (use --group)")
     rate = summary.input_bases / max(summary.seconds, 1e-9) / 1e6
-    console.print(
+    say(
         f"[green]{summary.regions:,} {'chunks' if whole else 'regions'}[/], {summary.bases:,} bp from "
         f"{summary.records:,} record(s) ({summary.input_bases:,} bp) in {summary.seconds:.1f} s "
         f"({rate:.1f} Mbp/s) -> {escape(str(out))}"
@@ -81,6 +81,8 @@ def data_stats(
     from gener.data.genes import GROUP_TOKENS
     from gener.data.stats import region_stats, save_stats
 
+    if out is not None:
+        check_output(out, directory=True)
     tables = region_stats(regions)
     for table in tables:
         view = Table(title=table.title)
@@ -94,7 +96,7 @@ def data_stats(
         console.print(view)
     if out is not None:
         for path in save_stats(tables, out):
-            console.print(f"[green]saved[/] {escape(str(path))}")
+            say(f"[green]saved[/] {escape(str(path))}")
 
 
 @data_app.command("tokenize")
@@ -103,22 +105,20 @@ def data_tokenize(
     regions: Path = typer.Argument(..., help="A parquet written by `gener data regions`."),
     tokenizer: str = typer.Option("kmer", "--tokenizer", help="kmer (GENERator, 6-mers) or nucleotide (GENERanno)."),
     out: Path = typer.Option(..., "--out", "-o", help="Shard directory (created; must be empty or hold old shards with --force)."),
-    shard_tokens: int = typer.Option(100_000_000, "--shard-tokens", help="Tokens per shard file, at most (documents are never split)."),
+    shard_tokens: int = typer.Option(100_000_000, "--shard-tokens", min=1, help="Tokens per shard file, at most (documents are never split)."),
     force: bool = typer.Option(False, "--force", help="Replace the shards already in OUT."),
 ):
     """Write memory-mapped pre-training shards (nucleotides + document index, read as packed
     token windows by gener.data.shards.ShardDataset), streaming the parquet in batches."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from gener.data.shards import write_shards
+    from gener.progress import Progress
 
-    columns = (SpinnerColumn(), TextColumn("writing shards"), TextColumn("{task.completed:,.0f} bp"), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("tokenize", total=None)
+    check_output(out, directory=True)
+    with Progress("writing shards", unit="bp") as bar:
         summary = write_shards(regions, out, tokenizer=tokenizer, shard_tokens=shard_tokens, force=force,
-                               progress=lambda bases: bar.update(task, advance=bases))
+                               progress=bar.advance)
     seconds = max(summary.seconds, 1e-9)
-    console.print(
+    say(
         f"[green]{summary.documents:,} documents[/], {summary.bases:,} bp, {summary.tokens:,} tokens "
         f"({tokenizer}) in {summary.shards} shard(s), {summary.seconds:.2f} s: "
         f"{summary.bases / seconds / 1e6:.1f} Mbp/s, {summary.tokens / seconds / 1e6:.2f} M tokens/s -> {escape(str(out))}"
@@ -129,22 +129,23 @@ def data_tokenize(
 @friendly_errors
 def data_family_cmd(
     source: str = typer.Argument("umaydis", help="Annotated genome (GenBank, GFF3 with FASTA, directory) or cached dataset name."),
-    out: Path = typer.Option(..., "--out", "-o", help="FASTA of the family's complete CDS."),
+    out: Path = typer.Option(..., "--out", "-o", help="FASTA of the family's complete CDS; - for stdout."),
     family: str = typer.Option("p450", "--family", help="Named family: p450, histone, all."),
     match: Optional[str] = typer.Option(None, "--match", help="Regular expression on product/note/gene (instead of --family)."),
     exclude: Optional[str] = typer.Option(None, "--exclude", help="Regular expression of products to leave out (with --match)."),
-    table: int = typer.Option(1, "--table", help="Translation table the CDS must be complete ORFs of."),
-    max_members: Optional[int] = typer.Option(None, "--max-members", help="Keep a seeded random subset of this size."),
-    max_length: Optional[int] = typer.Option(None, "--max-length", help="Leave out CDS longer than this (bp)."),
+    table: int = typer.Option(1, "--table", min=1, help="Translation table the CDS must be complete ORFs of."),
+    max_members: Optional[int] = typer.Option(None, "--max-members", min=1, help="Keep a seeded random subset of this size."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", min=1, help="Leave out CDS longer than this (bp)."),
     seed: int = typer.Option(0, "--seed"),
 ):
     """Write the complete CDS of a protein family from real annotations (for gener dogma)."""
     from gener.tasks.dogma import build_family, write_family
 
+    check_output(out)
     members = build_family(family, source, include=match, exclude=exclude, table=table, max_members=max_members,
                            max_length=max_length, seed=seed)
     write_family(out, members)
-    console.print(f"[green]{len(members)} CDS[/] ({min(len(m.sequence) for m in members)}-"
+    say(f"[green]{len(members)} CDS[/] ({min(len(m.sequence) for m in members)}-"
                   f"{max(len(m.sequence) for m in members)} bp) -> {escape(str(out))}")
 
 
@@ -154,17 +155,28 @@ def data_task_cmd(
     name: str = typer.Argument(..., help="gene-type, taxonomy, promoter, oct4-mafk or pum2."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory: train/[validation/]test.parquet + task.json (gener finetune classify --data DIR)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Sampling seed (gene-type, taxonomy, promoter)."),
-    length: Optional[int] = typer.Option(None, "--length", help="Fragment / window length in bp (taxonomy 500, promoter 300)."),
-    per_class: Optional[int] = typer.Option(None, "--per-class", help="gene-type: CDS and intergenic sequences kept per genome (300)."),
-    per_genome: Optional[int] = typer.Option(None, "--per-genome", help="taxonomy: fragments per genome (300)."),
-    max_bp: Optional[int] = typer.Option(None, "--max-bp", help="gene-type: bases kept from each sequence's 5' end (2000)."),
+    length: Optional[int] = typer.Option(None, "--length", min=1, help="Fragment / window length in bp (taxonomy 500, promoter 300)."),
+    per_class: Optional[int] = typer.Option(None, "--per-class", min=1, help="gene-type: CDS and intergenic sequences kept per genome (300)."),
+    per_genome: Optional[int] = typer.Option(None, "--per-genome", min=1, help="taxonomy: fragments per genome (300)."),
+    max_bp: Optional[int] = typer.Option(None, "--max-bp", min=1, help="gene-type: bases kept from each sequence's 5' end (2000)."),
+    fetch: bool = typer.Option(False, "--fetch", help="Download the datasets the task needs first, when they are not cached."),
 ):
     """Build a real labelled task from the cached reference data (see `gener data fetch`)."""
     import inspect
 
-    from gener.data.task_builders import BUILDERS, build_task
+    from gener.data import fetch as fetch_mod
+    from gener.data.task_builders import BUILDERS, REQUIRES, build_task
     from gener.data.tasks import save_task
 
+    check_output(out, directory=True)
+    if name in REQUIRES:
+        missing = fetch_mod.missing_datasets(REQUIRES[name])
+        if missing and fetch:
+            fetch_mod.fetch(names=missing, console=err_console)
+        elif missing:
+            raise GenerInputError(f"task {name} needs {len(missing)} dataset(s) not in the cache "
+                                  f"{fetch_mod.data_dir()}: {', '.join(missing)}; add --fetch, or run "
+                                  f"`gener data fetch --only {' --only '.join(missing)}`")
     options = {k: v for k, v in dict(seed=seed, length=length, per_class=per_class, per_genome=per_genome,
                                      max_bp=max_bp).items() if v is not None}
     if name in BUILDERS:
@@ -174,5 +186,5 @@ def data_task_cmd(
             raise GenerInputError(f"task {name} takes no --{extra[0].replace('_', '-')}")
     data = build_task(name, **options)
     written = save_task(data, out, extra={"builder": name, "options": options})
-    console.print(escape(data.describe()))
-    console.print("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))
+    say(escape(data.describe()))
+    say("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gener.cli import DEFAULT_GENERATOR, app, console, friendly_errors, parse_overrides
+from gener.cli import DEFAULT_GENERATOR, app, check_output, console, friendly_errors, parse_overrides, say
 
 
 @app.command("dogma")
@@ -20,11 +20,11 @@ def dogma_cmd(
     out: Path = typer.Option(Path("runs/dogma"), "--out", "-o", help="Directory: family.fa, model/, generated.fa/.faa, dogma.json, dogma.png."),
     source: str = typer.Option("umaydis", "--source", help="Annotated genome or dataset for a named family."),
     table: int = typer.Option(1, "--table", help="Translation table (1 standard, 11 bacterial, 4 Mycoplasma...)."),
-    num_samples: int = typer.Option(64, "-n", "--num-samples", help="Sequences to generate."),
+    num_samples: int = typer.Option(64, "-n", "--num-samples", min=1, help="Sequences to generate."),
     max_new_bp: Optional[int] = typer.Option(None, "--max-new-bp", help="Bases per sample at most (default 1.25 x the longest CDS)."),
-    temperature: float = typer.Option(1.0, "--temperature"),
-    top_p: float = typer.Option(1.0, "--top-p"),
-    top_k: int = typer.Option(0, "--top-k"),
+    temperature: float = typer.Option(1.0, "--temperature", min=0.0),
+    top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0),
+    top_k: int = typer.Option(0, "--top-k", min=0),
     min_aa: int = typer.Option(30, "--min-aa", help="Shortest protein that counts as a complete ORF."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Fine-tuning steps (instead of --epochs)."),
     epochs: float = typer.Option(3.0, "--epochs"),
@@ -41,12 +41,14 @@ def dogma_cmd(
     """Central dogma: fine-tune on a protein family's CDS, generate, translate, compare with controls."""
     from gener.tasks.dogma import run_dogma
 
+    check_output(out, directory=True)
+    overrides = parse_overrides(set_)
     report = run_dogma(
         model, family, out, source=source, table=table, max_members=max_members, max_length=max_length,
         num_samples=num_samples, max_new_bp=max_new_bp, temperature=temperature, top_p=top_p, top_k=top_k,
         min_aa=min_aa, steps=steps, epochs=epochs, batch_size=batch_size, learning_rate=lr, loss=loss, seed=seed,
-        control_size=control_size, generate_batch=gen_batch, model_overrides=parse_overrides(set_),
-        log=lambda text: console.print(escape(text)),
+        control_size=control_size, generate_batch=gen_batch, model_overrides=overrides,
+        log=lambda text: say(escape(text)),
     )
     table_ = Table(title=f"central dogma: {report['family']['origin']}")
     for col in ("group", "sequences", "complete ORFs", "kept", "protein aa (median)", "identity (median)"):
@@ -55,7 +57,7 @@ def dogma_cmd(
         table_.add_row(name, str(g["sequences"]), f"{g['complete_orfs']} ({g['complete_fraction']:.0%})", str(g["kept"]),
                        str(g["protein_length"].get("median", "-")), str(g["identity"].get("median", "-")))
     console.print(table_)
-    console.print(f"report {escape(str(out / 'dogma.json'))}, plot {escape(str(out / 'dogma.png'))}")
+    say(f"report {escape(str(out / 'dogma.json'))}, plot {escape(str(out / 'dogma.png'))}")
 
 
 @app.command("design")
@@ -69,11 +71,11 @@ def design_cmd(
     max_bp: int = typer.Option(600, "--max-bp", help="Leave out sequences longer than this."),
     max_sequences: Optional[int] = typer.Option(None, "--max-sequences", help="Use a seeded random subset of this size (CPU runs)."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Held-out natural sequences for the judge and the natural reference."),
-    num_samples: int = typer.Option(64, "-n", "--num-samples", help="Sequences generated per label."),
+    num_samples: int = typer.Option(64, "-n", "--num-samples", min=1, help="Sequences generated per label."),
     max_new_bp: Optional[int] = typer.Option(None, "--max-new-bp", help="Bases per sample at most (default: the longest natural sequence)."),
-    temperature: float = typer.Option(1.0, "--temperature"),
-    top_p: float = typer.Option(1.0, "--top-p"),
-    top_k: int = typer.Option(0, "--top-k"),
+    temperature: float = typer.Option(1.0, "--temperature", min=0.0),
+    top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0),
+    top_k: int = typer.Option(0, "--top-k", min=0),
     gen_steps: Optional[int] = typer.Option(None, "--gen-steps", help="Generator fine-tuning steps (instead of --gen-epochs)."),
     gen_epochs: float = typer.Option(3.0, "--gen-epochs"),
     gen_lr: float = typer.Option(1e-4, "--gen-lr"),
@@ -89,13 +91,15 @@ def design_cmd(
     """Prompted design: control tokens for the top/bottom activity quartiles, generate per label, judge with a regression head."""
     from gener.tasks.design import run_design
 
+    check_output(out, directory=True)
+    overrides = parse_overrides(set_)
     report = run_design(
         model, out, data=data, sequence_col=sequence_col, activity_col=activity_col, max_bp=max_bp,
         max_sequences=max_sequences, test_fraction=test_fraction, num_samples=num_samples, max_new_bp=max_new_bp,
         temperature=temperature, top_p=top_p, top_k=top_k, gen_steps=gen_steps, gen_epochs=gen_epochs, gen_lr=gen_lr,
         judge_epochs=judge_epochs, judge_lr=judge_lr, batch_size=batch_size, judge_batch=judge_batch,
-        generate_batch=gen_batch, loss=loss, seed=seed, model_overrides=parse_overrides(set_),
-        log=lambda text: console.print(escape(text)),
+        generate_batch=gen_batch, loss=loss, seed=seed, model_overrides=overrides,
+        log=lambda text: say(escape(text)),
     )
     table_ = Table(title=f"predicted {activity_col}")
     for col in ("group", "n", "median", "q25", "q75"):
@@ -106,4 +110,4 @@ def design_cmd(
     for name, s in report["separation"].items():
         if "auc" in s:
             console.print(f"{name}: AUC {s['auc']:.3f}, one-sided Mann-Whitney p = {s['p_value']:.3g}")
-    console.print(f"report {escape(str(out / 'design.json'))}, plot {escape(str(out / 'design.png'))}")
+    say(f"report {escape(str(out / 'design.json'))}, plot {escape(str(out / 'design.png'))}")

@@ -11,11 +11,13 @@ from rich.markup import escape
 from gener.cli import (
     DEFAULT_GENERATOR,
     app,
-    console,
+    check_output,
     err_console,
     finetune_app,
     friendly_errors,
     parse_overrides,
+    say,
+    warn,
 )
 
 
@@ -25,40 +27,43 @@ def pretrain_cmd(
     preset: str = typer.Option(..., "--preset", help="Architecture to train from scratch (gener models): generator-* (causal 6-mer) or generanno-* (masked nucleotide)."),
     data: Path = typer.Option(..., "--data", help="Shard directory from `gener data tokenize` (kmer for generator, nucleotide for generanno)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: checkpoint-*/, loss.csv, loss.png, pretrain.json, final/."),
-    seq_len: Optional[int] = typer.Option(None, "--seq-len", help="Tokens per window (default: the preset's context, 16,384 / 8,192)."),
-    tokens_per_step: int = typer.Option(2_097_152, "--tokens-per-step", help="Target tokens per optimizer step, reached by gradient accumulation (paper: 2M)."),
-    batch_size: int = typer.Option(1, "--batch-size", help="Windows per device per micro-batch."),
+    seq_len: Optional[int] = typer.Option(None, "--seq-len", min=2, help="Tokens per window (default: the preset's context, 16,384 / 8,192)."),
+    tokens_per_step: int = typer.Option(2_097_152, "--tokens-per-step", min=1, help="Target tokens per optimizer step, reached by gradient accumulation (paper: 2M)."),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Windows per device per micro-batch."),
     lr: float = typer.Option(4e-4, "--lr", help="Peak learning rate (linear warm-up, then cosine to 10%)."),
-    warmup: int = typer.Option(2000, "--warmup", help="Warm-up steps."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Optimizer steps (instead of --epochs)."),
-    epochs: Optional[float] = typer.Option(None, "--epochs", help="Passes over the data (default 6, the paper's)."),
+    warmup: int = typer.Option(2000, "--warmup", min=0, help="Warm-up steps."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Optimizer steps (instead of --epochs)."),
+    epochs: Optional[float] = typer.Option(None, "--epochs", min=0.0, help="Passes over the data (default 6, the paper's)."),
     resume: bool = typer.Option(False, "--resume", help="Continue exactly from the last checkpoint in OUT."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML/JSON of extra TrainingArguments, e.g. configs/fsdp.yaml."),
-    save_steps: int = typer.Option(1000, "--save-steps", help="Checkpoint every N optimizer steps."),
-    log_steps: int = typer.Option(10, "--log-steps", help="Log the loss every N optimizer steps."),
+    save_steps: int = typer.Option(1000, "--save-steps", min=1, help="Checkpoint every N optimizer steps."),
+    log_steps: int = typer.Option(10, "--log-steps", min=1, help="Log the loss every N optimizer steps."),
     seed: int = typer.Option(0, "--seed", help="Seed for weights, window order, offsets and masks."),
-    workers: int = typer.Option(0, "--workers", help="DataLoader worker processes."),
+    workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
     eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Held-out shards: validation loss every --eval-steps to RUN/eval.csv."),
-    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", help="Validate every N optimizer steps (default --save-steps)."),
-    eval_windows: int = typer.Option(256, "--eval-windows", help="Validation windows (evenly spaced over the held-out shards)."),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="Stop after this much wall time (final/ is still saved)."),
+    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1, help="Validate every N optimizer steps (default --save-steps)."),
+    eval_windows: int = typer.Option(256, "--eval-windows", min=1, help="Validation windows (evenly spaced over the held-out shards)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", min=0.0, help="Stop after this much wall time (final/ is still saved)."),
+    verify: bool = typer.Option(False, "--verify", help="Check every shard's sha256 against index.json before training (sizes are always checked)."),
     factorised: bool = typer.Option(False, "--factorised-kmers", help="Train 6-mer rows through shared per-base vectors (small models, little data); saves a plain Llama."),
 ):
     """Pre-train a preset from scratch on token shards (paper recipe; runs under torchrun)."""
     from gener.training.pretrain import is_main_process, pretrain
 
+    check_output(out, directory=True)
+    overrides = parse_overrides(set_)
     result = pretrain(
         preset, data, out, seq_len=seq_len, tokens_per_step=tokens_per_step, batch_size=batch_size,
         learning_rate=lr, warmup_steps=warmup, steps=steps, epochs=epochs, resume=resume, config=config,
         save_steps=save_steps, logging_steps=log_steps, seed=seed, num_workers=workers,
-        model_overrides=parse_overrides(set_), eval_data=eval_data, eval_steps=eval_steps, eval_windows=eval_windows, max_minutes=max_minutes,
-        factorised=factorised,
-        log=lambda text: console.print(escape(text)),
+        model_overrides=overrides, eval_data=eval_data, eval_steps=eval_steps, eval_windows=eval_windows, max_minutes=max_minutes,
+        factorised=factorised, verify=verify,
+        log=lambda text: say(escape(text)), warn=warn,
     )
     if is_main_process():
-        console.print(f"[green]saved[/] {escape(str(result.final))}; loss log {escape(str(result.loss_log))}"
-                      + (f", plot {escape(str(result.loss_plot))}" if result.loss_plot else ""))
+        say(f"[green]saved[/] {escape(str(result.final))}; loss log {escape(str(result.loss_log))}"
+            + (f", plot {escape(str(result.loss_plot))}" if result.loss_plot else ""))
 
 
 @finetune_app.command("annotator")
@@ -68,11 +73,11 @@ def finetune_annotator_cmd(
     train: list[str] = typer.Option(..., "--train", help="Annotated genomes to train on: GenBank/GFF3 paths or dataset names (repeatable)."),
     valid: Optional[list[str]] = typer.Option(None, "--valid", help="Genomes to report validation metrics on (repeatable)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory (checkpoints, final model in OUT/final)."),
-    steps: int = typer.Option(3000, help="Optimizer steps."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Windows per step."),
-    window: int = typer.Option(512, help="Window length in bp."),
-    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate (warm-up, then cosine to 10%)."),
-    eval_steps: int = typer.Option(500, "--eval-steps", help="Evaluate and checkpoint every N steps."),
+    steps: int = typer.Option(3000, min=1, help="Optimizer steps."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Windows per step."),
+    window: int = typer.Option(512, min=6, help="Window length in bp."),
+    lr: float = typer.Option(2e-3, "--lr", min=0.0, help="Peak learning rate (warm-up, then cosine to 10%)."),
+    eval_steps: int = typer.Option(500, "--eval-steps", min=1, help="Evaluate and checkpoint every N steps."),
     seed: int = typer.Option(0, help="Random seed (windows, initialisation)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
@@ -80,11 +85,13 @@ def finetune_annotator_cmd(
     """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""
     from gener.training.annotator import finetune_annotator
 
+    check_output(out, directory=True)
+    overrides = parse_overrides(set_)
     final = finetune_annotator(
         model, train, valid or [], out, window=window, batch_size=batch_size, steps=steps,
-        learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume, model_overrides=parse_overrides(set_),
+        learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume, model_overrides=overrides,
     )
-    console.print(f"[green]saved[/] {final}")
+    say(f"[green]saved[/] {escape(str(final))}")
 
 
 @finetune_app.command("clm")
@@ -98,32 +105,34 @@ def finetune_clm_cmd(
     control_map: Optional[list[str]] = typer.Option(None, "--control-map", help="LABEL=TOKEN (repeatable or comma-separated); default: sorted labels onto <sp0>, <sp1>, ..."),
     sequence_col: str = typer.Option("sequence", "--sequence-col", help="Sequence column of a parquet/CSV table."),
     valid: Optional[Path] = typer.Option(None, "--valid", help="Validation sequences (default: a --valid-fraction hold-out)."),
-    valid_fraction: float = typer.Option(0.1, "--valid-fraction", help="Hold-out fraction for validation and early stopping (0 = none)."),
-    max_tokens: int = typer.Option(1024, "--max-tokens", help="Tokens per row (longer sequences keep their 5' end); block size with --packing."),
+    valid_fraction: float = typer.Option(0.1, "--valid-fraction", min=0.0, max=0.9, help="Hold-out fraction for validation and early stopping (0 = none)."),
+    max_tokens: int = typer.Option(1024, "--max-tokens", min=3, help="Tokens per row (longer sequences keep their 5' end); block size with --packing."),
     packing: bool = typer.Option(False, "--packing", help="Concatenate sequences into full blocks instead of padded rows."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Rows per step."),
-    lr: float = typer.Option(1e-4, "--lr", help="Peak learning rate (cosine to 10%)."),
-    warmup: int = typer.Option(0, "--warmup", help="Warm-up steps."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Optimizer steps (instead of --epochs)."),
-    epochs: float = typer.Option(3.0, "--epochs", help="Passes over the training sequences."),
-    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", help="Validate and checkpoint every N steps (default: 10 times per run)."),
-    patience: int = typer.Option(3, "--patience", help="Early stopping: validations without improvement (0 = off)."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Rows per step."),
+    lr: float = typer.Option(1e-4, "--lr", min=0.0, help="Peak learning rate (cosine to 10%)."),
+    warmup: int = typer.Option(0, "--warmup", min=0, help="Warm-up steps."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Optimizer steps (instead of --epochs)."),
+    epochs: float = typer.Option(3.0, "--epochs", min=0.0, help="Passes over the training sequences."),
+    eval_steps: Optional[int] = typer.Option(None, "--eval-steps", min=1, help="Validate and checkpoint every N steps (default: 10 times per run)."),
+    patience: int = typer.Option(3, "--patience", min=0, help="Early stopping: validations without improvement (0 = off)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the split, the order and fresh weights."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Preset config override KEY=VALUE when --model is a preset."),
 ):
     """Fine-tune a causal GENERator on sequences: <s>, an optional control token, 6-mers, </s>."""
     from gener.training.clm import finetune_clm, parse_control_map
 
+    check_output(out, directory=True)
+    overrides = parse_overrides(set_)
     result = finetune_clm(
         model, data, out, valid=valid, valid_fraction=valid_fraction, loss=loss, control_col=control_col,
         control_map=parse_control_map(control_map), sequence_col=sequence_col, max_tokens=max_tokens,
         packing=packing, batch_size=batch_size, learning_rate=lr, warmup_steps=warmup, steps=steps, epochs=epochs,
-        eval_steps=eval_steps, patience=patience, seed=seed, model_overrides=parse_overrides(set_),
-        log=lambda text: console.print(escape(text)),
+        eval_steps=eval_steps, patience=patience, seed=seed, model_overrides=overrides,
+        log=lambda text: say(escape(text)),
     )
     best = f", best validation loss {result.best_eval_loss:.4f}" if result.best_eval_loss is not None else ""
     controls = f"; control labels {result.controls}" if result.controls else ""
-    console.print(f"[green]saved[/] {escape(str(result.final))} after {result.global_step} steps{best}{escape(controls)}")
+    say(f"[green]saved[/] {escape(str(result.final))} after {result.global_step} steps{best}{escape(controls)}")
 
 
 @finetune_app.command("classify")
@@ -161,6 +170,7 @@ def finetune_classify_cmd(
         write_report,
     )
 
+    check_output(out, directory=True)
     task_data = load_task(data, task=task, subset=subset, seq_col=seq_col, label_cols=label_col)
     console.print(escape(task_data.describe()))
     settings = FinetuneSettings(learning_rate=lr, batch_size=batch_size, micro_batch=micro_batch, epochs=epochs,

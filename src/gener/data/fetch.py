@@ -89,6 +89,12 @@ def dataset_path(name: str, dest: str | os.PathLike | None = None) -> Path:
     return _target(ds, root)
 
 
+def missing_datasets(names, dest: str | os.PathLike | None = None) -> list[str]:
+    """Which of ``names`` are not (completely) in the cache, sizes checked, in order."""
+    root = data_dir(dest)
+    return [name for name in names if _missing(get_dataset(name), root, verify=False)]
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -16,7 +16,6 @@ Policies (docs/data.md, "Gene regions"; which features are genes: :mod:`gener.da
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,8 @@ import pyarrow.parquet as pq
 
 from gener.data.genes import UNKNOWN_GROUP, genbank_genes, gff3_genes, parse_group, record_group
 from gener.errors import GenerInputError
-from gener.io import detect_format, read_fasta, read_genbank, read_gff3
+from gener.io import atomic_write, detect_format, read_fasta, read_genbank, read_gff3
+from gener.io._files import check_output
 from gener.io.records import AnnotatedRecord
 from gener.sequence import reverse_complement
 
@@ -211,16 +211,10 @@ def chunk_rows(record: AnnotatedRecord, *, chunk: int = DEFAULT_CHUNK, min_lengt
 
 
 class RegionWriter:
-    """Parquet rows, buffered and flushed as row groups; the file appears only on close()."""
+    """Parquet rows into an open binary handle, buffered and flushed as row groups."""
 
-    def __init__(self, path):
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise GenerInputError("output is a directory", path=self.path)
-        if not self.path.parent.is_dir():
-            raise GenerInputError("output directory does not exist", path=self.path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        self._writer = pq.ParquetWriter(self.tmp, SCHEMA, compression="zstd")
+    def __init__(self, handle):
+        self._writer = pq.ParquetWriter(handle, SCHEMA, compression="zstd")
         self._rows: dict[str, list] = {name: [] for name in SCHEMA.names}
         self._bases = 0
 
@@ -240,11 +234,6 @@ class RegionWriter:
     def close(self) -> None:
         self.flush()
         self._writer.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        self._writer.close()
-        self.tmp.unlink(missing_ok=True)
 
 
 def curate_regions(specs: list[str], out, *, group: str | None = None, flank: int = 0, whole: bool = False,
@@ -262,9 +251,11 @@ def curate_regions(specs: list[str], out, *, group: str | None = None, flank: in
             if s.format == "fasta":
                 raise GenerInputError("FASTA has no annotation: use --whole, or give a GenBank or GFF3 file "
                                       "(a GFF3's sequences go in --fasta)", path=s.path)
+    check_output(out)  # before any input is read
     summary, started = CurationSummary(), time.perf_counter()
-    writer = RegionWriter(out)
-    try:
+    # The table appears only when complete (atomic_write: a temp file renamed at the end).
+    with atomic_write(out, "wb") as handle:
+        writer = RegionWriter(handle)
         for source in sources:
             for record in read_records(source):
                 if not record.sequence:
@@ -291,9 +282,6 @@ def curate_regions(specs: list[str], out, *, group: str | None = None, flank: in
         if summary.regions == 0:
             raise GenerInputError(f"no regions found in {', '.join(specs)}")
         writer.close()
-    except BaseException:
-        writer.abort()
-        raise
     summary.seconds = time.perf_counter() - started
     return summary
 

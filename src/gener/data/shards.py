@@ -224,6 +224,31 @@ def read_index(shards_dir) -> dict:
     return index
 
 
+def _load_offsets(shards_dir: Path, shard: dict) -> np.ndarray:
+    """A shard's document offsets, after the cheap checks that catch a truncated or
+    replaced shard (sizes against the index; the hashes are :func:`verify_shards`' job)."""
+    try:
+        bin_path, idx_path = shards_dir / shard["bin"], shards_dir / shard["offsets"]
+        documents, bases = int(shard["documents"]), int(shard["bases"])
+    except (KeyError, TypeError, ValueError):
+        raise GenerInputError("index.json: a shard entry lacks bin / offsets / documents / bases",
+                              path=shards_dir / "index.json") from None
+    for path in (bin_path, idx_path):
+        if not path.is_file():
+            raise GenerInputError("shard file is missing", path=path)
+    size = bin_path.stat().st_size
+    if size != bases:
+        raise GenerInputError(f"shard has {size:,} bytes, the index says {bases:,}: truncated or replaced "
+                              "(write the shards again)", path=bin_path)
+    try:
+        offsets = np.load(idx_path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise GenerInputError(f"unreadable offsets ({exc})".splitlines()[0], path=idx_path) from None
+    if offsets.ndim != 1 or len(offsets) != documents + 1 or offsets[-1] != bases or (np.diff(offsets) < 0).any():
+        raise GenerInputError("offsets do not match the index", path=idx_path)
+    return offsets
+
+
 def verify_shards(shards_dir) -> None:
     """Check every shard file against the sha256 and sizes in the index."""
     shards_dir = Path(shards_dir)
@@ -276,9 +301,7 @@ class ShardDataset(torch.utils.data.Dataset):
         self.bos, self.eos = self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
         shard_of, starts, lengths = [], [], []
         for number, shard in enumerate(self.index["shards"]):
-            offsets = np.load(self.dir / shard["offsets"])
-            if len(offsets) != shard["documents"] + 1 or offsets[-1] != shard["bases"]:
-                raise GenerInputError("offsets do not match the index", path=self.dir / shard["offsets"])
+            offsets = _load_offsets(self.dir, shard)
             shard_of.append(np.full(len(offsets) - 1, number, np.int32))
             starts.append(offsets[:-1])
             lengths.append(np.diff(offsets))
@@ -351,7 +374,12 @@ class ShardDataset(torch.utils.data.Dataset):
             sel = shards == shard
             lens = lengths[sel]
             offsets = np.repeat(starts[sel] - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-            pieces.append(self._maps[shard][offsets].tobytes())
+            piece = self._maps[shard][offsets].tobytes()
+            if piece.translate(None, _IUPAC):
+                raise GenerInputError("shard holds bytes that are not nucleotides: corrupted since it was "
+                                      "written (--verify checks every shard's sha256)",
+                                      path=self.dir / self.index["shards"][shard]["bin"])
+            pieces.append(piece)
         return b"".join(pieces).decode("ascii")
 
     def __getstate__(self):

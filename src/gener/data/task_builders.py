@@ -238,6 +238,16 @@ BUILDERS = {
 }
 
 
+# The cached datasets each builder reads (``gener data fetch --only NAME``).
+REQUIRES = {
+    "gene-type": GENE_TYPE_TRAIN + GENE_TYPE_TEST,
+    "taxonomy": TAXONOMY_GENOMES,
+    "promoter": ("dm-chr2R", "dm3-refseq", "dm3-upstream"),
+    "oct4-mafk": ("oct4-mafk",),
+    "pum2": ("pum2",),
+}
+
+
 def build_task(name: str, **options) -> TaskData:
     try:
         builder = BUILDERS[name]

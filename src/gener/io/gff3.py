@@ -207,22 +207,23 @@ def _escape_seqid(seqid: str) -> str:
 
 
 def write_gff3(dest, records: Iterable[AnnotatedRecord], *, source: str | None = None,
-               include_fasta: bool = False, fasta_width: int = 60) -> None:
+               include_fasta: bool = False, fasta_width: int = 60, comments=None) -> None:
     """Write GFF3 (1-based inclusive coordinates, escaped attributes, ##sequence-region per
     record, optional ##FASTA) to a path, atomically, or to an open text handle.
 
     ``source`` fills column 2 for features without their own. Multi-part features are
     written one line per part sharing an ID; one is made up (seqid_type_start_end) when a
     feature has neither ID nor (for CDS) a Parent, so that it reads back as one feature.
+    ``comments(record)``: ``#`` lines written after each record's ##sequence-region.
     """
     if hasattr(dest, "write"):
-        _write(dest, records, source, include_fasta, fasta_width)
+        _write(dest, records, source, include_fasta, fasta_width, comments)
     else:
         with atomic_write(dest) as out:
-            _write(out, records, source, include_fasta, fasta_width)
+            _write(out, records, source, include_fasta, fasta_width, comments)
 
 
-def _write(out, records, source, include_fasta, fasta_width) -> None:
+def _write(out, records, source, include_fasta, fasta_width, comments) -> None:
     out.write("##gff-version 3\n")
     # Sequences go to a spooled side file so records can stream; copied in at the end.
     with tempfile.SpooledTemporaryFile(max_size=64 << 20, mode="w+", encoding="utf-8") as fasta:
@@ -230,6 +231,8 @@ def _write(out, records, source, include_fasta, fasta_width) -> None:
             length = rec.length if rec.length is not None else len(rec.sequence)
             seqid = _escape_seqid(rec.id)
             out.write(f"##sequence-region {seqid} 1 {length}\n")
+            if comments is not None:
+                out.writelines(f"# {line}\n" for line in comments(rec))
             for f in rec.features:
                 if f.end > length or f.start < 0:
                     raise ValueError(f"{rec.id}: {f.type} {f.start + 1}..{f.end} lies outside the sequence")

@@ -122,10 +122,24 @@ def _download(repo_id: str) -> Path:
 
 
 def read_config(directory: Path) -> dict:
+    config = _read_json(directory / "config.json", "the model config")
+    if config is None:
+        raise GenerInputError("no config.json: not a model checkpoint", path=directory)
+    return config
+
+
+def _read_json(path: Path, what: str) -> dict | None:
+    """A JSON object from ``path`` (None when there is no such file); anything else is one
+    error naming the file."""
     try:
-        return json.loads((directory / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GenerInputError(f"cannot read the model config: {exc}", path=directory / "config.json") from None
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GenerInputError(f"cannot read {what}: {exc}", path=path) from None
+    if not isinstance(value, dict):
+        raise GenerInputError(f"{what} must be a JSON object, not a {type(value).__name__}", path=path)
+    return value
 
 
 # config.json model_type -> gener family: GENERator is a plain Llama.
@@ -159,12 +173,23 @@ def load_directory(directory: Path, *, task=None, device=None, dtype=None):
     device = distributed.device(device)  # under torchrun, "cuda" is this rank's own GPU
     dtype = dtype or _default_dtype(device)
 
-    config = cls.config_class.from_pretrained(directory)
+    from huggingface_hub.errors import StrictDataclassError
+
+    try:
+        config = cls.config_class.from_pretrained(directory)
+    except (ValueError, TypeError, OSError, StrictDataclassError) as exc:  # a field of the wrong type, a bad value
+        reason = " ".join(str(exc).split())
+        raise GenerInputError(f"invalid model config: {reason}", path=directory / "config.json") from None
     if hasattr(config, "auto_map"):
         del config.auto_map  # the upstream code is never run, and must not be saved back
     if task == "token-classification":
-        config.k = _head_k(directory, config)
-    model = cls.from_pretrained(directory, config=config, dtype=dtype)
+        from safetensors import SafetensorError
+
+        try:
+            config.k = _head_k(directory, config)
+        except SafetensorError as exc:
+            raise GenerInputError(f"unreadable weights (truncated or not safetensors: {exc})", path=directory) from None
+    model = _load_weights(cls, directory, config, dtype, task)
     model.to(device).eval()
 
     tokenizer = load_tokenizer(directory, family)
@@ -172,14 +197,51 @@ def load_directory(directory: Path, *, task=None, device=None, dtype=None):
     return model, tokenizer
 
 
+# Module names of the heads: a checkpoint without them still has a usable body (the head is
+# then freshly initialised, as when fine-tuning starts); anything else missing is an error.
+_HEADS = ("lm_head.", "score.", "classifier.")
+
+
+def _load_weights(cls, directory: Path, config, dtype, task: str):
+    """``cls.from_pretrained`` with every failure one error naming the directory: no or
+    unreadable weights, weights that do not fit config.json. transformers' own load report
+    (a table on stderr) is silenced; what matters is said here."""
+    from safetensors import SafetensorError
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, info = cls.from_pretrained(directory, config=config, dtype=dtype, output_loading_info=True)
+    except SafetensorError as exc:
+        raise GenerInputError(f"unreadable weights (truncated or not safetensors: {exc})", path=directory) from None
+    except OSError as exc:
+        first = str(exc).splitlines()[0]
+        raise GenerInputError(f"no readable model weights ({first})", path=directory) from None
+    except RuntimeError as exc:
+        if "mismatch" not in str(exc):
+            raise
+        raise GenerInputError("config.json does not match the weights: tensor shapes differ (a config from "
+                              "another model?)", path=directory) from None
+    finally:
+        hf_logging.set_verbosity(level)
+    missing = [k for k in info.get("missing_keys", []) if not k.startswith(_HEADS)]
+    if missing:
+        raise GenerInputError(f"config.json does not match the weights: {len(missing)} tensor(s) it needs are not "
+                              f"in the checkpoint (e.g. {sorted(missing)[0]})", path=directory)
+    return model
+
+
 def load_tokenizer(directory: Path, family: str):
     from gener.tokenization import KmerTokenizer, NucleotideTokenizer
 
     cls = KmerTokenizer if family == "generator" else NucleotideTokenizer
-    settings_file = directory / "tokenizer_config.json"
-    settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+    settings = _read_json(directory / "tokenizer_config.json", "the tokenizer config") or {}
     if settings.get("tokenizer_class") == cls.__name__:
-        return cls.from_pretrained(directory)
+        try:
+            return cls.from_pretrained(directory)
+        except (OSError, ValueError, KeyError) as exc:
+            raise GenerInputError(f"cannot load the tokenizer: {str(exc).splitlines()[0]}", path=directory) from None
     # Official layout (or no tokenizer files at all): rebuild from vocab.txt, never run tokenizer.py.
     vocab = directory / "vocab.txt"
     return cls.from_upstream(vocab if vocab.is_file() else None, settings)

@@ -60,13 +60,16 @@ class Report:
 
 
 # --- data ---------------------------------------------------------------------------------
-def read_table_records(path) -> list[tuple[str, str, str]]:
-    """(id, type, sequence) from FASTA, parquet, CSV or TSV."""
+def read_table_records(path, seq_col: str | None = None) -> list[tuple[str, str, str]]:
+    """(id, type, sequence) from FASTA, parquet, CSV or TSV; ``seq_col``: the sequence
+    column of a table (default: the first of ``sequence``, ``seq``, ``dna_sequence``, ...)."""
     path = Path(path)
     if not path.is_file():
         raise GenerInputError("no such file" if not path.exists() else "not a file", path=path)
     if is_table(path):
-        return _rows_of(read_table(path), path)
+        return _rows_of(read_table(path), path, seq_col)
+    if seq_col is not None:
+        raise GenerInputError("--seq-col is for tables (parquet, CSV, TSV); this is a sequence file", path=path)
     from gener.io import read_sequences
 
     out = []
@@ -76,16 +79,21 @@ def read_table_records(path) -> list[tuple[str, str, str]]:
     return out
 
 
-def _rows_of(table: dict, path) -> list[tuple[str, str, str]]:
-    if "sequence" not in table:
-        raise GenerInputError(f"no 'sequence' column (columns: {', '.join(table)})", path=path)
-    n = len(table["sequence"])
+def _rows_of(table: dict, path, seq_col: str | None) -> list[tuple[str, str, str]]:
+    from gener.data.tasks import SEQ_COLUMNS
+
+    column = seq_col or next((c for c in SEQ_COLUMNS if c in table), None)
+    if column not in table:
+        wanted = repr(seq_col) if seq_col else "sequence (or seq, dna_sequence, ...)"
+        raise GenerInputError(f"no {wanted} column (columns: {', '.join(table)}); choose one with --seq-col",
+                              path=path)
+    n = len(table[column])
     id_col = next((c for c in ("id", "gene_id", "name") if c in table), None)
     type_col = next((c for c in ("type", "gene_type") if c in table), None)
     ids = [str(x) for x in table[id_col]] if id_col else [f"row{i + 1}" for i in range(n)]
     types = [str(x) for x in table[type_col]] if type_col else ["all"] * n
     out = []
-    for i, seq in enumerate(table["sequence"]):
+    for i, seq in enumerate(table[column]):
         try:
             out.append((ids[i], types[i], normalize(seq or "")))
         except GenerInputError as exc:

@@ -23,10 +23,14 @@ or FSDP (``--config configs/fsdp.yaml``) runs the same command unchanged:
 from __future__ import annotations
 
 import csv
+import functools
+import inspect
 import json
 import math
 import os
+import re
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,12 +40,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_model
 from transformers import Trainer, TrainerCallback, TrainerState, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from gener.data.shards import ShardDataset
 from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.factorised import factorise, materialise
+from gener.progress import replace_trainer_output
 from gener.training.recipe import recipe_arguments, use_bf16
 
 PAPER_TOKENS_PER_STEP = 128 * 16384  # 2,097,152
@@ -381,6 +385,79 @@ def gradient_accumulation(target_tokens: int, batch_size: int, seq_len: int, pro
     return max(1, math.ceil(int(target_tokens) / (batch_size * seq_len * processes)))
 
 
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def checkpoints(run_dir) -> list[Path]:
+    """The ``checkpoint-N`` directories of a run, newest (highest N) first."""
+    run_dir = Path(run_dir)
+    found = [(int(m.group(1)), p) for p in run_dir.iterdir() if p.is_dir() and (m := _CHECKPOINT.match(p.name))] \
+        if run_dir.is_dir() else []
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be resumed from (None: it can). The Trainer writes
+    ``trainer_state.json`` last, so a save cut short lacks it or a file before it."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        state = json.loads((path / "trainer_state.json").read_text())
+        int(state["global_step"])
+    except FileNotFoundError:
+        return "no trainer_state.json: the save was cut short"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "trainer_state.json is unreadable"
+    weights = next((path / w for w in _WEIGHTS if (path / w).is_file()), None)
+    if weights is None:
+        return "no model weights"
+    if weights.name == "model.safetensors":
+        try:
+            with safe_open(str(weights), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as exc:
+            return f"unreadable {weights.name} ({exc})"
+    missing = [name for name in ("optimizer.pt", "scheduler.pt") if not (path / name).is_file()]
+    return f"no {', '.join(missing)}" if missing else None
+
+
+def last_complete_checkpoint(run_dir, warn=print) -> Path | None:
+    """The newest checkpoint a run can resume from; newer, incomplete ones (a kill during a
+    save) are skipped with a warning."""
+    for path in checkpoints(run_dir):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path
+        warn(f"{path} is incomplete ({problem}); skipped")
+    return None
+
+
+def _removes_what_it_created(fn):
+    """A run that fails (an error, SIGINT, SIGTERM) before it saved a checkpoint removes what
+    it created in its run directory, and the directory if it made it; once a complete
+    checkpoint exists the directory stays as it is, for ``--resume``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        out = Path(inspect.signature(fn).bind(*args, **kwargs).arguments["out"])
+        existed = out.exists()
+        before = set(out.iterdir()) if out.is_dir() else set()
+        try:
+            return fn(*args, **kwargs)
+        except BaseException:
+            if is_main_process() and out.is_dir():
+                new = set(out.iterdir()) - before
+                if not any(p in new and checkpoint_problem(p) is None for p in checkpoints(out)):
+                    for path in new:
+                        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+                    if not existed and not any(out.iterdir()):
+                        out.rmdir()
+            raise
+
+    return wrapper
+
+
 @dataclass
 class PretrainResult:
     run_dir: Path
@@ -391,6 +468,7 @@ class PretrainResult:
     trainer: Trainer
 
 
+@_removes_what_it_created
 def pretrain(
     preset: str,
     data,
@@ -417,7 +495,9 @@ def pretrain(
     max_minutes: float | None = None,
     factorised: bool = False,
     callbacks: list | None = None,
+    verify: bool = False,
     log=print,
+    warn=None,
 ) -> PretrainResult:
     """Pre-train a preset on a shard directory; checkpoints, ``loss.csv``, ``loss.png`` and
     ``final/`` (model + tokenizer + training.json) go to ``out``.
@@ -428,7 +508,10 @@ def pretrain(
     ``eval_data``: held-out shards (same tokenizer); the mean loss over ``eval_windows`` evenly
     spaced windows of them (6-mers read from offset 0, masks seeded per window, so every
     evaluation sees the same inputs) is logged every ``eval_steps`` (default ``save_steps``)
-    to ``eval.csv``. ``max_minutes`` stops training after that much wall time.
+    to ``eval.csv``. ``max_minutes`` stops training after that much wall time. Shard sizes are
+    always checked against their index; ``verify`` also checks every shard's sha256.
+    ``resume`` continues from the newest complete checkpoint (incomplete ones are skipped with
+    a ``warn``-ing). A run that fails before its first checkpoint leaves nothing behind.
     ``factorised`` (GENERator only) trains the 6-mer embedding and output rows through shared
     per-base vectors (:mod:`gener.modeling.factorised`); ``final/`` is a plain Llama all the same.
     """
@@ -449,16 +532,18 @@ def pretrain(
         raise GenerInputError(f"--seq-len {seq_len:,} exceeds the preset's context "
                               f"({spec.max_position_embeddings:,} tokens)")
 
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if resume and last is None:
-        raise GenerInputError("--resume: no checkpoint-* directory to continue from", path=out)
-    if not resume and last is not None:
+    warn = warn or (lambda text: log(f"warning: {text}"))
+    if not resume and checkpoints(out):
         raise GenerInputError("holds checkpoints of an earlier run: pass --resume to continue it, "
                               "or choose a new --out", path=out)
+    last = str(found) if resume and (found := last_complete_checkpoint(out, warn)) else None
+    if resume and last is None:
+        raise GenerInputError("--resume: no checkpoint to continue from (no complete checkpoint-* directory)", path=out)
 
     # The shards' tokenizer must be the family's: 6-mers for GENERator, nucleotides for GENERanno.
     tokenizer_name = "kmer" if family == "generator" else "nucleotide"
-    windows = ShardDataset(data, seq_len, tokenizer=None, offset_augment=family == "generator", seed=seed)
+    windows = ShardDataset(data, seq_len, tokenizer=None, offset_augment=family == "generator", seed=seed,
+                           verify=verify)
     if windows.index["tokenizer"]["name"] != tokenizer_name:
         raise GenerInputError(f"shards were written with --tokenizer {windows.index['tokenizer']['name']}; "
                               f"{preset} needs --tokenizer {tokenizer_name}", path=data)
@@ -466,7 +551,7 @@ def pretrain(
     tokenizer = windows.tokenizer
     eval_set = None
     if eval_data is not None:
-        held = ShardDataset(eval_data, seq_len, tokenizer=None, offset_augment=False, seed=seed)
+        held = ShardDataset(eval_data, seq_len, tokenizer=None, offset_augment=False, seed=seed, verify=verify)
         if held.index["tokenizer"] != windows.index["tokenizer"]:
             raise GenerInputError("validation shards were written with another tokenizer than the training shards",
                                   path=eval_data)
@@ -551,6 +636,7 @@ def pretrain(
         callbacks=[SetEpochCallback(dataset), LossLogCallback(out, plan.tokens_per_step),
                    *([TimeLimitCallback(max_minutes)] if max_minutes else []), *(callbacks or [])],
     )
+    replace_trainer_output(trainer, "pre-training")
     plan.extra["distributed"] = _distributed_mode(trainer)
     if is_main_process():
         log(f"parallelism: {plan.extra['distributed']}" + (", FSDP" if trainer.is_fsdp_enabled else ""))
