@@ -345,6 +345,9 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
                 raise GenerInputError(f"{name}: {split} row {missing + 1} has no {c!r}")
     group_col = group_col or meta.get("group_col") or ("group" if "group" in first else None)
     names = meta.get("label_names") or _label_names(task, raw, label_cols)
+    if task == "classification" and len(names) < 2:
+        raise GenerInputError(f"{name}: every label is {names[0]!r}: a classifier needs at least two classes "
+                              f"(wrong --label-col?)" if names else f"{name}: no labels")
 
     splits = {}
     for split in ("train", "validation", "test"):

@@ -65,7 +65,7 @@ def unique_record_ids(records: list, on_warning: Callable[[str], None] | None = 
     seen: dict[str, int] = {}
     for rec in records:
         if rec.id not in seen:
-            seen[rec.id] = 1
+            seen[rec.id] = 2  # the suffix of its next namesake
             continue
         n = seen[rec.id]
         while f"{rec.id}.{n}" in taken:
