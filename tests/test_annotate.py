@@ -400,7 +400,8 @@ def test_writers_follow_prodigal(tmp_path):
     first = lines[0].split("\t")
     assert first[1:3] == ["gener", "CDS"] and first[7] == "0"
     keys = [kv.split("=")[0] for kv in first[8].split(";")]
-    assert keys == ["ID", "partial", "start_type", "gc_cont", "conf", "score", "cscore", "sscore"]
+    assert keys[:8] == ["ID", "partial", "start_type", "gc_cont", "conf", "score", "cscore", "sscore"]
+    assert keys == list(results[0][2][0].attributes())  # then gener's evidence, as Gene.attributes() has it
     back = {r.id: r for r in read_gff3(tmp_path / "g.gff3")}
     for rid, seq, genes in results:
         feats = back[rid].features

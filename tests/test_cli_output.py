@@ -251,3 +251,30 @@ def test_help_shows_the_entry_points():
     text = CliRunner().invoke(app, ["--help"]).stdout
     assert "gener annotate genome.fna > genes.gff3" in text and "gener.load" in text
     assert "gener.load(name_or_path)" in gener.__doc__ and "Annotator" in gener.__doc__
+
+
+def test_autotokenizer_without_import_gener_names_gener(tmp_path):
+    """A saved tokenizer directory read by AutoTokenizer in a process that never imported gener:
+    without trust_remote_code the error points at the shim, which names gener; trusted, the
+    shim imports gener and the ids are gener's."""
+    from gener.tokenization import KmerTokenizer
+
+    KmerTokenizer().save_pretrained(tmp_path)
+    assert "pip install gener" in (tmp_path / "gener_tokenizer.py").read_text()
+    code = f"""
+import sys
+from transformers import AutoTokenizer
+try:
+    AutoTokenizer.from_pretrained({str(tmp_path)!r})
+except ValueError as exc:
+    print("refused:", "trust_remote_code" in str(exc))
+assert "gener" not in sys.modules
+tok = AutoTokenizer.from_pretrained({str(tmp_path)!r}, trust_remote_code=True)
+print("ids:", tok("ATGAAACGC")["input_ids"])
+"""
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: True" in done.stdout
+    assert f"ids: {KmerTokenizer()('ATGAAACGC')['input_ids']}" in done.stdout

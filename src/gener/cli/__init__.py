@@ -17,6 +17,7 @@ import inspect
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -64,7 +65,9 @@ def _run(call) -> int:
         except ValueError:  # not the main thread (an embedding application): leave signals alone
             pass
     try:
-        rv = call()
+        with warnings.catch_warnings():  # Python warnings (gener's, a library's) as one line each
+            warnings.showwarning = lambda message, *args, **kwargs: warn(str(message))
+            rv = call()
         return rv if isinstance(rv, int) else 0
     except _click_errors.NoArgsIsHelpError as exc:
         from typer import rich_utils

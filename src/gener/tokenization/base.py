@@ -76,6 +76,26 @@ def read_vocab_file(path) -> dict[str, int]:
     return vocab
 
 
+_SHIM = "gener_tokenizer.py"
+_SHIM_CODE = '''"""This directory's tokenizer is gener's {name}.
+
+AutoTokenizer.from_pretrained(this directory) needs gener (pip install gener): `import gener`
+first (then no trust_remote_code is needed), or pass trust_remote_code=True to let this file
+import it. gener.load(this directory) loads the model and the tokenizer together.
+"""
+
+try:
+    from gener.tokenization import {name} as _{name}
+except ImportError as exc:
+    raise ImportError("this directory's tokenizer is gener's {name}: pip install gener, then "
+                      "`import gener` before AutoTokenizer.from_pretrained") from exc
+
+
+class {name}(_{name}):
+    """gener's {name}, as AutoTokenizer loads it through trust_remote_code."""
+'''
+
+
 class DNATokenizerBase(PreTrainedTokenizer):
     """Common base; subclasses define the layout, the slow ``_tokenize`` and ``_encode_array``."""
 
@@ -172,9 +192,16 @@ class DNATokenizerBase(PreTrainedTokenizer):
         with open(config_path, encoding="utf-8") as fh:
             config = json.load(fh)
         config.update(add_bos_token=self.add_bos_token, add_eos_token=self.add_eos_token)
+        # AutoTokenizer without `import gener` finds no class of this name; auto_map sends it to
+        # a small module saved here, which says what to do (and, trusted, imports gener).
+        name = type(self).__name__
+        config["auto_map"] = {"AutoTokenizer": [f"{_SHIM.removesuffix('.py')}.{name}", None]}
         with open(config_path, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        return super()._save_pretrained(save_directory, file_names, *args, **kwargs)
+        shim = os.path.join(save_directory, _SHIM)
+        with open(shim, "w", encoding="utf-8") as fh:
+            fh.write(_SHIM_CODE.format(name=name))
+        return (*super()._save_pretrained(save_directory, file_names, *args, **kwargs), shim)
 
     # --- special tokens around a sequence -----------------------------------------------
     def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None):

@@ -21,6 +21,7 @@ from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.generanno import GenerannoForTokenClassification
 from gener.modeling.loading import resolve
+from gener.progress import replace_trainer_output
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
 from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES
 from gener.tokenization import NucleotideTokenizer
@@ -120,6 +121,7 @@ def finetune_annotator(
         preprocess_logits_for_metrics=_argmax_logits,
         callbacks=callbacks,
     )
+    replace_trainer_output(trainer, "fine-tuning")
     started = time.time()
     trainer.train(resume_from_checkpoint=resume or None)
     final = out / "final"

@@ -35,6 +35,7 @@ from gener.errors import GenerInputError
 from gener.io.tables import is_table, read_table
 from gener.modeling import presets
 from gener.modeling.perbase import kmer_ids, per_base_nll
+from gener.progress import replace_trainer_output
 from gener.sequence import normalize
 from gener.tasks.generate import load_control_tokens, save_control_tokens
 from gener.training.pretrain import LossLogCallback
@@ -350,6 +351,7 @@ def finetune_clm(
         compute_loss_func=per_base_loss(kmer_ids(tokenizer)) if loss == "per-base" else None,
         callbacks=callbacks,
     )
+    replace_trainer_output(trainer, "fine-tuning")
     log(f"fine-tuning {model} ({sum(p.numel() for p in net.parameters()):,} parameters, {loss} loss) on "
         f"{len(train_ex):,} sequences ({len(valid_ex):,} held out), {len(train_rows):,} "
         f"{'packed blocks' if packing else 'rows'}, {total:,} steps" + (f"; controls {controls}" if labels else ""))
