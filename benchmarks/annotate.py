@@ -2,6 +2,7 @@
 one thread: Prodigal does not thread one sequence) against gener's annotator, same run.
 
     python benchmarks/annotate.py [--genome PATH] [--model NAME | --no-model] [--threads 2] [--repeat 1]
+        [--overlap BP] [--precision auto|bf16|fp32] [--evidence both|model|genome]
 
 Prints the seconds of each (best of ``--repeat``, model loading excluded) and the ratio
 annotator / pyrodigal. The annotator (``--model``, default the embedded
@@ -41,6 +42,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--overlap", type=int, help="window overlap in bp (default: the annotator's)")
+    ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), help="model precision (default: auto)")
+    ap.add_argument("--evidence", choices=("both", "model", "genome"), help="decoder evidence (default: both)")
     args = ap.parse_args(argv)
 
     if args.genome is None:
@@ -64,9 +67,14 @@ def main(argv=None) -> int:
         return 0
     if args.overlap is not None:
         annotator.overlap = args.overlap
+    if args.precision:
+        annotator.precision = args.precision
+    if args.evidence:
+        annotator.evidence = args.evidence
     ours_s, predicted = best_of(args.repeat, lambda: list(annotator.annotate_records(records)))
     genes = sum(len(found) for _, _, found in predicted)
-    print(f"gener {args.model} ({args.threads} threads, window {annotator.window}, overlap {annotator.overlap}): "
+    print(f"gener {args.model} ({args.threads} threads, window {annotator.window}, overlap {annotator.overlap}, "
+          f"precision {annotator.precision}, evidence {annotator.evidence}): "
           f"{ours_s:7.2f} s  {genes} genes  {bases / ours_s / 1e6:.3f} Mbp/s  (target: 4.6 Mbp in <= 60 s)")
     print(f"ratio gener / pyrodigal: {ours_s / prodigal_s:.1f}x")
     return 0

@@ -2,7 +2,7 @@
 mode) and gener's annotator, scored by the one evaluation harness.
 
     python benchmarks/annotate_quality.py [--out results.md] [--model NAME | --no-model]
-        [--genomes cburnetii,phage-t4] [--keep DIR] [--threads 2]
+        [--genomes cburnetii,phage-t4] [--tools ...] [--keep DIR] [--cache DIR] [--threads 2]
 
 For every validation genome of docs/data.md (never trained on: C. burnetii, M. maripaludis,
 T. kodakarensis, M. mycoides with translation table 4, phage T4), each tool predicts CDS on
@@ -14,9 +14,12 @@ runs). Tools:
 - ``prodigal-single``: pyrodigal trained on the genome itself (all its records, with the
   genome's translation table), as ``prodigal`` runs by default;
 - ``prodigal-meta``: pyrodigal's metagenomic bins (``prodigal -p meta``);
-- ``gener``: the annotator model (``--model``, default the embedded "gener-annotator-tiny")
-  through ``gener.tasks.annotate.annotator.Annotator``; skipped with a message when that
-  module or the model is not available.
+- ``gener``: the annotator (``--model``, default the embedded "gener-annotator-tiny") with
+  its default evidence: the model's per-base probabilities combined with the genome's own
+  statistics (``gener annotate``'s default); skipped with a message when the model is not
+  available;
+- ``gener-model`` / ``gener-genome``: the ablation, the same decoder with the model's
+  evidence alone / the genome's statistics alone (each with its own tuned settings).
 
 Prints a markdown table (genome x tool x the paper's six metrics + stop recall/precision and
 gene-level exact recall, genes, seconds); ``--out X.md`` also writes it to X.md and every metric and count to X.json.
@@ -41,7 +44,9 @@ from gener.tasks.annotate.evaluate import LABELS, evaluate_files, format_rate
 from gener.tasks.annotate.prodigal import prodigal_annotate
 
 VALIDATION = ("cburnetii", "mmaripaludis", "tkodakarensis", "mmycoides", "phage-t4")
-TOOLS = ("prodigal-single", "prodigal-meta", "gener")
+TOOLS = ("prodigal-single", "prodigal-meta", "gener", "gener-model", "gener-genome")
+# gener's decoder with both sources of evidence (the default), or one alone (the ablation)
+EVIDENCE = {"gener": "both", "gener-model": "model", "gener-genome": "genome"}
 TABLE_METRICS = ("bp_precision", "bp_sensitivity", "start_accuracy", "end_accuracy", "boundary_accuracy",
                  "exact_match", "stop_recall", "stop_precision", "gene_exact_recall")
 SHORT = {"bp_precision": "bp P", "bp_sensitivity": "bp S", "start_accuracy": "start", "end_accuracy": "end",
@@ -62,13 +67,45 @@ def load_annotator(name: str, threads: int):
         return None, f"cannot load annotator model {name!r}: {type(exc).__name__}: {exc}"
 
 
-def run_tool(tool: str, records, annotator=None):
+def model_probabilities(annotator, name, records, cache: Path | None):
+    """The annotator's per-base probabilities of a genome's records, computed once
+    (``cache/NAME.npz`` keeps them between runs: they depend only on the model and its
+    window, overlap and precision)."""
+    import numpy as np
+
+    path = cache / f"{name}.npz" if cache else None
+    if path and path.exists():
+        data = np.load(path)
+        return [data[f"p{i}"].astype(np.float32) for i in range(len(records))]
+    started = time.perf_counter()
+    probs = annotator._predict([r.sequence for r in records], [r.circular for r in records])
+    print(f"# {name}: model probabilities in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **{f"p{i}": p.astype(np.float16) for i, p in enumerate(probs)})
+    return probs
+
+
+def run_tool(tool: str, records, annotator=None, probs=None):
     table = records[0].transl_table
-    if tool == "gener":
+    if tool in EVIDENCE:
+        import numpy as np
+
+        from gener.tasks.annotate.annotator import genes_from_probabilities
         from gener.tasks.annotate.output import to_record
 
         annotator.table = table  # the genome's code, as Prodigal is given it
-        return [to_record(*result) for result in annotator.annotate_records(records)]
+        annotator.evidence = EVIDENCE[tool]
+        statistics = annotator.genome_statistics([r.sequence for r in records])
+        options = annotator.decoding(statistics.mode if statistics is not None else "single")
+        out = []
+        for r, p in zip(records, probs):
+            if annotator.evidence == "genome":
+                p = np.zeros((2, len(r.sequence), annotator.num_labels), dtype=np.float32)
+            genes = genes_from_probabilities(r.id, r.sequence, p, table=table, circular=r.circular,
+                                             statistics=statistics, **options)
+            out.append(to_record(r.id, r.sequence, genes))
+        return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short genomes: pyrodigal's training-size warning
         return prodigal_annotate(records, mode=tool.split("-")[1], translation_table=table)
@@ -98,6 +135,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated, from {', '.join(TOOLS)}")
     ap.add_argument("--keep", type=Path, help="keep the predicted GFF3 files in this directory")
     ap.add_argument("--threads", type=int, default=2, help="torch threads for the annotator")
+    ap.add_argument("--cache", type=Path, help="keep the annotator's probabilities here (NAME.npz per genome)")
     args = ap.parse_args(argv)
 
     tools = [t for t in args.tools.split(",") if t]
@@ -105,13 +143,13 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown tools: {', '.join(sorted(unknown))}")
     annotator = None
-    if "gener" in tools:
+    if any(t in EVIDENCE for t in tools):
         why = "--no-model given"
         if not args.no_model:
             annotator, why = load_annotator(args.model, args.threads)
         if annotator is None:
             print(f"# gener annotator skipped: {why}", file=sys.stderr)
-            tools.remove("gener")
+            tools = [t for t in tools if t not in EVIDENCE]
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="gener-annotate-quality-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -119,10 +157,15 @@ def main(argv=None) -> int:
     for genome in [g for g in args.genomes.split(",") if g]:
         ref_path = Path(dataset_path(genome))
         records = list(read_genbank(ref_path))
+        probs, probs_seconds = None, 0.0
+        if annotator is not None and {"gener", "gener-model"} & set(tools):
+            start = time.perf_counter()
+            probs = model_probabilities(annotator, genome, records, args.cache)
+            probs_seconds = time.perf_counter() - start  # shared by gener and gener-model
         for tool in tools:
             start = time.perf_counter()
-            predicted = run_tool(tool, records, annotator)
-            seconds = time.perf_counter() - start
+            predicted = run_tool(tool, records, annotator, probs)
+            seconds = time.perf_counter() - start + (probs_seconds if tool in ("gener", "gener-model") else 0.0)
             gff = workdir / f"{genome}.{tool}.gff3"
             write_gff3(gff, predicted, source=tool)
             report = evaluate_files(gff, ref_path)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +36,9 @@ from gener.tasks.annotate.output import to_record
 from gener.tasks.annotate.decode import Weights
 from gener.tasks.annotate.evaluate import evaluate
 from gener.tasks.annotate.selftrain import GenomeStatistics
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from annotate_quality import model_probabilities  # noqa: E402
 
 TUNING = "mthermautotrophicus,amarina-plasmids"
 GRIDS = {
@@ -64,20 +66,6 @@ class CachedStatistics:
         if key not in self.memo:
             self.memo[key] = self.inner.start_scores(sequence)
         return self.memo[key]
-
-
-def model_probabilities(annotator, name, records, cache: Path | None):
-    path = cache / f"{name}.npz" if cache else None
-    if path and path.exists():
-        data = np.load(path)
-        return [data[f"p{i}"].astype(np.float32) for i in range(len(records))]
-    started = time.perf_counter()
-    probs = annotator._predict([r.sequence for r in records], [r.circular for r in records])
-    print(f"# {name}: model probabilities in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **{f"p{i}": p.astype(np.float16) for i, p in enumerate(probs)})
-    return probs
 
 
 def score(genomes, params, mode) -> tuple[float, dict]:

@@ -325,7 +325,7 @@ def test_windows_are_stitched_by_averaging(tiny_model):
     seq = "".join(rng.choice(list("ACGT"), 1500))
     starts = window_starts(len(seq), 512, 128)
     assert starts.tolist() == [0, 384, 768, 988]  # the last window is aligned to the end
-    probs = predict_proba(tiny_model, seq, window=512, overlap=128, batch_size=3)
+    probs = predict_proba(tiny_model, seq, window=512, overlap=128, batch_size=3, precision="fp32")
     assert probs.shape == (2, 1500, 5) and probs.dtype == np.float32
     ids = NucleotideTokenizer().encode_bulk(seq, add_bos=False, add_eos=False)
     total, count = np.zeros((2, 1500, 5)), np.zeros(1500)
@@ -333,20 +333,23 @@ def test_windows_are_stitched_by_averaging(tiny_model):
         total[:, s:s + 512] += _window_probs(tiny_model, ids[s:s + 512])
         count[s:s + 512] += 1
     np.testing.assert_allclose(probs, total / count[None, :, None], atol=1e-5)
-    taper = predict_proba(tiny_model, seq, window=512, overlap=128, weighting="taper")
+    taper = predict_proba(tiny_model, seq, window=512, overlap=128, weighting="taper", precision="fp32")
     np.testing.assert_allclose(taper.sum(-1), 1, atol=1e-5)
     np.testing.assert_allclose(taper[:, :384], probs[:, :384], atol=1e-5)  # one window there
     assert np.abs(taper - probs).max() > 1e-4
+    # bf16 (the default on CPUs with bf16 units, and asked for here) stays close to fp32
+    fast = predict_proba(tiny_model, seq, window=512, overlap=128, batch_size=3, precision="bf16")
+    assert np.abs(fast - probs).max() < 0.05
 
 
 def test_short_and_many_contigs_and_ambiguous_bases(tiny_model):
     rng = np.random.default_rng(1)
     seqs = ["".join(rng.choice(list("ACGT"), n)) for n in (700, 200, 37)]
     seqs.append("NNNNNNNNNNACGTRYKMSWBDHVN" * 8)
-    many = predict_proba_many(tiny_model, seqs, window=256, overlap=64, batch_size=4)
+    many = predict_proba_many(tiny_model, seqs, window=256, overlap=64, batch_size=4, precision="fp32")
     assert [p.shape for p in many] == [(2, len(s), 5) for s in seqs]
     for seq, p in zip(seqs, many):
-        alone = predict_proba(tiny_model, seq, window=256, overlap=64, batch_size=1)
+        alone = predict_proba(tiny_model, seq, window=256, overlap=64, batch_size=1, precision="fp32")
         np.testing.assert_allclose(p, alone, atol=1e-5)  # padding and batching change nothing
     short = predict_proba(tiny_model, seqs[1], window=512)
     ids = NucleotideTokenizer().encode_bulk(seqs[1], add_bos=False, add_eos=False)

@@ -27,6 +27,8 @@ def annotate_cmd(
     model: Optional[str] = typer.Option(None, "--model", help="Annotator: checkpoint directory, embedded name or hub id (default: the embedded gener-annotator-tiny)."),
     table: int = typer.Option(11, "--table", "-g", min=1, help="NCBI translation table (11 bacteria/archaea, 4 Mycoplasma, ...)."),
     mode: str = typer.Option("auto", "-p", "--mode", help="single: learn the genome's statistics from the input (all records together); meta: pre-trained metagenomic ones per record; auto: single from 20 kbp of input on (Prodigal -p)."),
+    evidence: str = typer.Option("both", "--evidence", help="What the decoder weighs: both (the model and the genome's own statistics), model (the model alone) or genome (the genome's statistics alone, no forward pass)."),
+    precision: str = typer.Option("auto", "--precision", help="Model precision: auto (bf16 on CPUs with bf16 units and on GPUs, else fp32), bf16 or fp32."),
     closed: bool = typer.Option(False, "--closed", "-c", help="No genes running off the sequence ends or into gaps (Prodigal -c)."),
     mask: bool = typer.Option(False, "--mask", "-m", help="Runs of N are gaps, no gene across them (Prodigal -m). gener always does this, for runs of 50 or more N or other ambiguous bases, so -m changes nothing."),
     window: Optional[int] = typer.Option(None, "--window", min=1, help="Window in bp (default: the model's training window, else its context up to 8192)."),
@@ -73,7 +75,8 @@ def annotate_cmd(
     distributed.join()  # under torchrun: the ranks share the model's windows, rank 0 decodes and writes
     annotator = ann.Annotator(model, device=device, table=table, window=window, overlap=overlap,
                               batch_size=batch_size, min_gene_length=min_gene_length, weighting=weighting,
-                              closed=closed, start_codons=starts, mode=mode)
+                              closed=closed, start_codons=starts, mode=mode, evidence=evidence,
+                              precision=precision)
 
     results = []
     started = time.perf_counter()

@@ -186,6 +186,8 @@ class Annotator:
         selftrain.choose_mode(mode, [])  # validates
         if evidence not in EVIDENCE_SOURCES:
             raise GenerInputError(f"evidence must be one of {', '.join(EVIDENCE_SOURCES)}, got {evidence!r}")
+        if precision not in inference.PRECISIONS:
+            raise GenerInputError(f"precision must be one of {', '.join(inference.PRECISIONS)}, got {precision!r}")
         self.mode, self.evidence = mode, evidence
         unknown = set(decode_options) - _DECODE_OPTIONS
         if unknown:
@@ -211,20 +213,20 @@ class Annotator:
                 f"the model predicts {self.num_labels} classes per strand; gener decodes 2 (CDS / non-coding), "
                 "4 (non-coding + codon positions) or 5 (+ start codon)"
             )
+        # Decoder settings tuned for this model on training genomes travel with it (decoder.json).
+        self._tuned = _tuned_decoding(directory)
         self.window = int(window) if window is not None else _default_window(self.model, directory)
-        self.overlap = inference.default_overlap(self.window) if overlap is None else int(overlap)
+        if overlap is None:  # the model's own choice (decoder.json "inference"), else the published rule
+            overlap = self._tuned.get("inference", {}).get("overlap", inference.default_overlap(self.window))
+        self.overlap = int(overlap)
         inference.window_starts(self.window + 1, self.window, self.overlap)  # validates
         if weighting not in inference.WEIGHTINGS:
             raise GenerInputError(f"unknown weighting {weighting!r}; choose one of {', '.join(inference.WEIGHTINGS)}")
         if batch_size is not None and batch_size < 1:
             raise GenerInputError(f"batch size must be at least 1, got {batch_size}")
-        if precision not in inference.PRECISIONS:
-            raise GenerInputError(f"precision must be one of {', '.join(inference.PRECISIONS)}, got {precision!r}")
         self.batch_size = batch_size
         self.weighting = weighting
         self.precision = precision
-        # Decoder settings tuned for this model on training genomes travel with it (decoder.json).
-        self._tuned = _tuned_decoding(directory)
         self._user_options = decode_options
         self.decode_options = dict(min_gene_length=min_gene_length, closed=closed, start_codons=start_codons)
 
@@ -248,7 +250,7 @@ class Annotator:
         sequence = normalize(sequence, name=id)
         if not sequence:
             return []
-        return next(self._annotate_group([(id, sequence, circular)], self._statistics([sequence]), None))[2]
+        return next(self._annotate_group([(id, sequence, circular)], self.genome_statistics([sequence]), None))[2]
 
     # --- many sequences -------------------------------------------------------------
     def annotate_records(self, records: Iterable, *, progress: Callable[[str, int], None] | None = None,
@@ -267,7 +269,7 @@ class Annotator:
                 continue
             items.append((rid, seq, circ))
         # Single mode trains on every record of the input together, so all are read first.
-        statistics = self._statistics([seq for _, seq, _ in items])
+        statistics = self.genome_statistics([seq for _, seq, _ in items])
         group: list[tuple[str, str, bool]] = []
         size = 0
         for item in items:
@@ -295,8 +297,9 @@ class Annotator:
             precision=self.precision,
         )
 
-    def _statistics(self, sequences: list[str]):
-        """The genome's own statistics (selftrain.py), or None for model-only evidence."""
+    def genome_statistics(self, sequences: list[str]):
+        """The genome's own statistics (selftrain.py) for the records of one input, or None
+        for model-only evidence."""
         if self.evidence == "model":
             return None
         return selftrain.GenomeStatistics(sequences, mode=self.mode, table=self.table,
@@ -363,7 +366,8 @@ def _load(name: str, device):
 def _tuned_decoding(directory) -> dict:
     """``decoder.json`` next to the model, one entry per evidence/mode ("model",
     "both-single", "both-meta", "genome-single", "genome-meta"), each with decoding options
-    and ``weights`` (benchmarks/tune_decoder.py writes it, from training genomes only)."""
+    and ``weights`` (benchmarks/tune_decoder.py writes it, from training genomes only), and
+    "inference" (the window overlap the model is run with)."""
     if directory is None:
         return {}
     try:
@@ -375,7 +379,8 @@ def _tuned_decoding(directory) -> dict:
     out = {}
     for key, options in entries.items():
         if isinstance(options, dict):
-            out[key] = {k: v for k, v in options.items() if k in _DECODE_OPTIONS or k == "weights"}
+            allowed = {"overlap"} if key == "inference" else _DECODE_OPTIONS | {"weights"}
+            out[key] = {k: v for k, v in options.items() if k in allowed}
     return out
 
 
