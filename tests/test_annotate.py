@@ -351,7 +351,7 @@ def test_short_and_many_contigs_and_ambiguous_bases(tiny_model):
     for seq, p in zip(seqs, many):
         alone = predict_proba(tiny_model, seq, window=256, overlap=64, batch_size=1, precision="fp32")
         np.testing.assert_allclose(p, alone, atol=1e-5)  # padding and batching change nothing
-    short = predict_proba(tiny_model, seqs[1], window=512)
+    short = predict_proba(tiny_model, seqs[1], window=512, precision="fp32")
     ids = NucleotideTokenizer().encode_bulk(seqs[1], add_bos=False, add_eos=False)
     np.testing.assert_allclose(short, _window_probs(tiny_model, ids), atol=1e-5)
     circ = predict_proba(tiny_model, seqs[0], window=256, overlap=64, circular=True)

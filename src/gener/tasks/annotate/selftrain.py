@@ -110,7 +110,10 @@ class GenomeStatistics:
     def start_scores(self, sequence: str) -> StartScores:
         """Scores of every candidate start of ``sequence`` (see :class:`StartScores`)."""
         genes = self.finder.find_genes(sequence)
-        name = "single" if self.mode == "single" else genes.metagenomic_bin.description
+        if self.mode == "single":
+            name = "single"
+        else:  # pyrodigal names no bin when none fits (no genes at all)
+            name = genes.metagenomic_bin.description if genes.metagenomic_bin is not None else "none"
         rows: dict[int, list] = {1: [], -1: []}
         for node in genes.nodes:
             if node.type != "Stop":
