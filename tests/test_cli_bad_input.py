@@ -63,6 +63,10 @@ def env(tmp_path_factory):
     shutil.copytree(shards, truncated_shards)
     bin_file = next(truncated_shards.glob("*.bin"))
     bin_file.write_bytes(bin_file.read_bytes()[:1000])
+    corrupt_shards = root / "corrupt-shards"  # the right size, bytes that are not nucleotides
+    shutil.copytree(shards, corrupt_shards)
+    bin_file = next(corrupt_shards.glob("*.bin"))
+    bin_file.write_bytes(b"\x00" * bin_file.stat().st_size)
     bad_index = root / "bad-index"
     shutil.copytree(shards, bad_index)
     (bad_index / "index.json").write_text("{")
@@ -80,7 +84,7 @@ def env(tmp_path_factory):
     file_out = root / "a_file"
     file_out.write_text("x")
     return dict(root=root, model=good, broken=broken, regions=regions, shards=shards,
-                truncated_shards=truncated_shards, bad_index=bad_index, run=run, binary=binary, empty=empty,
+                truncated_shards=truncated_shards, corrupt_shards=corrupt_shards, bad_index=bad_index, run=run, binary=binary, empty=empty,
                 one_class=one_class, bad_vcf=bad_vcf, file_out=file_out, fa=FA)
 
 
@@ -184,6 +188,9 @@ CASES = [
      "not a directory"),
     ("pretrain-truncated-shard", ["pretrain", "--preset", "generator-tiny", "--data", "{truncated_shards}",
                                   "-o", "{dir}/r", "--seq-len", "64", "--steps", "1"], "truncated"),
+    ("pretrain-corrupt-shard", ["pretrain", "--preset", "generator-tiny", "--data", "{corrupt_shards}",  # fails in
+                                "-o", "{dir}/r", "--seq-len", "64", "--steps", "1", "--set", "num_hidden_layers=1",
+                                "--tokens-per-step", "64"], "not nucleotides"),  # training: the run cleans up
     ("pretrain-corrupt-index", ["pretrain", "--preset", "generator-tiny", "--data", "{bad_index}", "-o", "{dir}/r"],
      "corrupt index"),
     ("pretrain-seq-len", ["pretrain", "--preset", "generator-tiny", "--data", "{shards}", "-o", "{dir}/r",
@@ -275,3 +282,15 @@ def test_gzip_input_truncated(tmp_path):
     result = CliRunner().invoke(app, ["annotate", str(cut), "-o", str(tmp_path / "g.gff")])
     assert result.exit_code == 2 and "truncated or corrupt" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.fa.gz"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere: permissions are not enforced")
+def test_unwritable_directory(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = CliRunner().invoke(app, ["score", str(GENES), "-o", str(locked / "s.tsv")])
+        assert result.exit_code == 2 and "cannot write in" in result.stderr
+    finally:
+        locked.chmod(0o755)

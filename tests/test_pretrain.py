@@ -25,6 +25,7 @@ from gener.training.pretrain import (
     MaskedNucleotideCollator,
     SetEpochCallback,
     gradient_accumulation,
+    last_complete_checkpoint,
     pretrain,
     read_loss_log,
 )
@@ -283,3 +284,29 @@ def test_two_processes_under_torchrun(shards, tmp_path):
     log = read_loss_log(out / "loss.csv")
     assert [r["step"] for r in log] == [1, 2, 3, 4] and all(np.isfinite(r["loss"]) for r in log)
     assert (out / "final" / "model.safetensors").exists() and (out / "checkpoint-4").is_dir()
+
+
+def test_resume_skips_an_incomplete_checkpoint(tmp_path):
+    """A kill during a save leaves checkpoint-N without its trainer_state.json (written last) or
+    with a cut weights file: resume takes the newest complete one, and says which it skipped."""
+    import torch
+    from safetensors.torch import save_file
+
+    def checkpoint(step, *, state=True, weights=b""):
+        path = tmp_path / f"checkpoint-{step}"
+        path.mkdir()
+        save_file({"w": torch.zeros(2)}, str(path / "model.safetensors"))
+        if weights:
+            (path / "model.safetensors").write_bytes(weights)
+        for name in ("optimizer.pt", "scheduler.pt"):
+            (path / name).write_bytes(b"x")
+        if state:
+            (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+
+    checkpoint(2)
+    checkpoint(4, weights=b"cut")
+    checkpoint(6, state=False)
+    said = []
+    assert last_complete_checkpoint(tmp_path, said.append) == tmp_path / "checkpoint-2"
+    assert len(said) == 2 and "checkpoint-6 is incomplete (no trainer_state.json" in said[0]
+    assert "checkpoint-4 is incomplete (unreadable model.safetensors" in said[1]

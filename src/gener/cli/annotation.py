@@ -124,7 +124,10 @@ def _input_file(source: Optional[Path]):
     with tempfile.NamedTemporaryFile(prefix="gener-stdin-") as copy:
         shutil.copyfileobj(sys.stdin.buffer, copy)
         copy.flush()
-        yield Path(copy.name)
+        try:
+            yield Path(copy.name)
+        except GenerInputError as exc:  # name what the user gave, not the copy
+            raise GenerInputError(str(exc).replace(copy.name, "stdin")) from None
 
 
 @app.command("evaluate-annotation")
