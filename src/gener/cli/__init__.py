@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 import warnings
-from pathlib import Path
 from typing import Optional
 
 import typer

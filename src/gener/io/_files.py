@@ -19,7 +19,6 @@ import stat
 import sys
 import tempfile
 import zlib
-from pathlib import Path
 
 from gener.errors import GenerInputError
 
