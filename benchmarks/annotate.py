@@ -2,7 +2,7 @@
 one thread: Prodigal does not thread one sequence) against gener's annotator, same run.
 
     python benchmarks/annotate.py [--genome PATH] [--model NAME | --no-model] [--threads 2] [--repeat 1]
-        [--overlap BP] [--precision auto|bf16|fp32] [--evidence both|model|genome]
+        [--overlap BP] [--precision auto|bf16|fp32] [--evidence both|model|genome] [--options BP]
 
 Prints the seconds of each (best of ``--repeat``, model loading excluded) and the ratio
 annotator / pyrodigal. The annotator (``--model``, default the embedded
@@ -34,6 +34,37 @@ def best_of(repeat: int, fn) -> tuple[float, object]:
     return best, result
 
 
+def speed_options(annotator, sequence: str) -> int:
+    """One forward pass over ``sequence`` per option; the reference is overlap 0 in fp32."""
+    import numpy as np
+    import torch
+
+    from gener.tasks.annotate import inference
+
+    model = annotator.model
+    int8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    window = annotator.window
+    options = [("overlap half a window, fp32", model, window, window // 2, "fp32"),
+               ("overlap 0, fp32 (reference)", model, window, 0, "fp32"),
+               ("overlap 0, bf16 autocast", model, window, 0, "bf16"),
+               ("overlap 0, int8 linear layers", int8, window, 0, "fp32"),
+               (f"window {2 * window}, overlap 0, fp32", model, 2 * window, 0, "fp32")]
+    rows, reference = [], None
+    for name, net, win, overlap, precision in options:
+        start = time.perf_counter()
+        probs = inference.predict_proba(net, sequence, window=win, overlap=overlap, precision=precision)
+        seconds = time.perf_counter() - start
+        if name.endswith("(reference)"):
+            reference = (seconds, probs)
+        rows.append((name, seconds, probs))
+    print(f"| option ({len(sequence) / 1e3:.0f} kbp) | kbp/s | speed-up | max probability change |")
+    print("|---|---|---|---|")
+    for name, seconds, probs in rows:
+        change = float(np.abs(probs - reference[1]).max())
+        print(f"| {name} | {len(sequence) / seconds / 1e3:.1f} | {reference[0] / seconds:.2f}x | {change:.3f} |")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--genome", type=Path, help="FASTA / GenBank (default: the ecoli-k12 dataset)")
@@ -44,6 +75,9 @@ def main(argv=None) -> int:
     ap.add_argument("--overlap", type=int, help="window overlap in bp (default: the annotator's)")
     ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), help="model precision (default: auto)")
     ap.add_argument("--evidence", choices=("both", "model", "genome"), help="decoder evidence (default: both)")
+    ap.add_argument("--options", type=int, metavar="BP",
+                    help="instead: the network's speed options on the genome's first BP bases (overlap, bf16, "
+                         "int8, longer windows), as kbp/s, speed-up and largest probability change vs fp32 overlap 0")
     args = ap.parse_args(argv)
 
     if args.genome is None:
@@ -65,6 +99,8 @@ def main(argv=None) -> int:
     if annotator is None:
         print(f"gener annotator: skipped ({why})")
         return 0
+    if args.options:
+        return speed_options(annotator, records[0].sequence[: args.options])
     if args.overlap is not None:
         annotator.overlap = args.overlap
     if args.precision:
