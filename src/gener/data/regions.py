@@ -16,6 +16,7 @@ Policies (docs/data.md, "Gene regions"; which features are genes: :mod:`gener.da
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -235,6 +236,11 @@ class RegionWriter:
         self.flush()
         self._writer.close()
 
+    def discard(self) -> None:
+        """After a failure: close while the handle is still open (the output goes with it)."""
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
 
 def curate_regions(specs: list[str], out, *, group: str | None = None, flank: int = 0, whole: bool = False,
                    chunk: int = DEFAULT_CHUNK, min_length: int = 0, fasta: list[Path] | None = None,
@@ -256,34 +262,45 @@ def curate_regions(specs: list[str], out, *, group: str | None = None, flank: in
     # The table appears only when complete (atomic_write: a temp file renamed at the end).
     with atomic_write(out, "wb") as handle:
         writer = RegionWriter(handle)
-        for source in sources:
-            for record in read_records(source):
-                if not record.sequence:
-                    continue
-                if whole:
-                    rows = chunk_rows(record, chunk=chunk, min_length=min_length)
-                else:
-                    genes = genbank_genes(record) if source.format == "genbank" else gff3_genes(record)
-                    rows = gene_rows(record, genes, flank=flank, min_length=min_length)
-                label = group or record_group(record)
-                if label == UNKNOWN_GROUP and source.label not in summary.unlabelled:
-                    summary.unlabelled.append(source.label)
-                shared = {"source": source.label, "record": record.id, "organism": record.organism,
-                          "group": label, "record_length": len(record.sequence)}
-                for row in rows:
-                    row.update(shared, length=len(row["sequence"]))
-                    writer.add(row)
-                    summary.regions += 1
-                    summary.bases += row["length"]
-                summary.records += 1
-                summary.input_bases += len(record.sequence)
-                if progress is not None:
-                    progress(record.id, len(record.sequence))
+        try:
+            _write_regions(writer, sources, summary, whole=whole, chunk=chunk, min_length=min_length, flank=flank,
+                           group=group, progress=progress)
+        except BaseException:
+            writer.discard()
+            raise
         if summary.regions == 0:
+            writer.discard()
             raise GenerInputError(f"no regions found in {', '.join(specs)}")
         writer.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _write_regions(writer, sources, summary, *, whole, chunk, min_length, flank, group, progress) -> None:
+    """Every source's gene (or chunk) rows into ``writer``, counted in ``summary``."""
+    for source in sources:
+        for record in read_records(source):
+            if not record.sequence:
+                continue
+            if whole:
+                rows = chunk_rows(record, chunk=chunk, min_length=min_length)
+            else:
+                genes = genbank_genes(record) if source.format == "genbank" else gff3_genes(record)
+                rows = gene_rows(record, genes, flank=flank, min_length=min_length)
+            label = group or record_group(record)
+            if label == UNKNOWN_GROUP and source.label not in summary.unlabelled:
+                summary.unlabelled.append(source.label)
+            shared = {"source": source.label, "record": record.id, "organism": record.organism,
+                      "group": label, "record_length": len(record.sequence)}
+            for row in rows:
+                row.update(shared, length=len(row["sequence"]))
+                writer.add(row)
+                summary.regions += 1
+                summary.bases += row["length"]
+            summary.records += 1
+            summary.input_bases += len(record.sequence)
+            if progress is not None:
+                progress(record.id, len(record.sequence))
 
 
 __all__ = ["CurationSummary", "DEFAULT_CHUNK", "SCHEMA", "UNKNOWN_GROUP", "curate_regions", "resolve_inputs"]
