@@ -12,6 +12,7 @@ from gener.cli import (
     DEFAULT_GENERATOR,
     app,
     check_output,
+    console,
     err_console,
     finetune_app,
     friendly_errors,
