@@ -1,32 +1,30 @@
-"""Sequence understanding on the real tasks built here: fine-tuned embedded models vs a
-k-mer-frequency logistic regression, same data, same metrics (gener.metrics).
+"""Sequence understanding on the real tasks built here: what `gener finetune classify` does
+with its defaults, per task, next to the k-mer baseline that every report carries.
 
     python benchmarks/understanding.py [--tasks gene-type,taxonomy,promoter,oct4-mafk,pum2]
-        [--models gener-annotator-tiny,gener-generator-tiny] [--train 600] [--test 400]
-        [--max-bp 512] [--epochs 6] [--lr 1e-3] [--batch 32] [--folds 1] [--threads 1]
-        [--out benchmarks/results/understanding] [--tasks-dir DIR]
+        [--models gener-annotator-tiny,gener-generator-tiny] [--probes SAME] [--train 300]
+        [--test 200] [--max-bp 256] [--folds 5] [--threads 2] [--tasks-dir DIR]
+        [--out benchmarks/results/understanding] [--lr X --epochs N --batch N (off: defaults)]
 
-Tasks come from ``gener.data.task_builders`` (what ``gener data task NAME`` writes; needs
-``gener data fetch``). To stay CPU-feasible the defaults subsample each task (``--train``
-sequences, stratified by label for classification, ``--test`` test sequences) and crop every
-sequence to its first ``--max-bp`` bases - for every method alike, so the baseline sees
-exactly what the models see. Models:
+The defaults are the CPU setting: each task subsampled (``--train`` sequences, stratified by
+class, groups kept; ``--test`` test sequences) and every sequence cropped to its first
+``--max-bp`` bases - for every method alike. Tasks come from ``gener.data.task_builders``
+(``gener data task NAME``; needs ``gener data fetch``), or ``--tasks-dir DIR/NAME``.
 
-- ``gener-annotator-tiny``: the embedded GENERanno annotator's encoder with a new
-  first-token head, fine-tuned (``gener.training.crossval.cross_validate``: AdamW 0.9/0.95,
-  wd 0.1, reduce-on-plateau, early stopping on the validation metric, 1/10 of train held out
-  for validation with ``--folds 1``, else k-fold);
-- ``gener-generator-tiny``: the embedded GENERator, last-token head (skipped with a message
-  when it is not installed);
-- a preset name (``generanno-tiny``, ``generator-tiny``): the same architecture from random
-  initialisation, the control that says what pre-training contributed;
-- ``kmer-lr``: frequencies of all 1..``--kmer``-mers (default 4; both strands pooled is not
-  done on purpose: strand is informative for gene-type), standardised, logistic regression
-  (one-vs-rest for multi-label), C chosen on the same validation hold-out.
+Per task, all on the same folds (``gener.training.crossval``: grouped by genome / region
+where the task has groups) and the same test split:
 
-Writes ``OUT/understanding.md`` (one row per task x method; the task's main metric and the
-others; ratio to the baseline), ``OUT/understanding.json`` and ``OUT/confusion-TASK-METHOD.png``
-for the classification tasks. Say in any report that the machine was shared (timings).
+- ``kmer-lr``: the baseline of every report (``gener.training.linear``);
+- each of ``--models`` fine-tuned with the defaults of its scale (``gener.training.scale``;
+  nothing is set unless ``--lr`` / ``--epochs`` / ``--batch`` are given) - the embedded
+  models, or a preset name for a from-scratch control;
+- each of ``--probes`` as a linear probe on frozen embeddings (``--freeze``), with its cost;
+- ``auto``: which model ``--model auto`` (the CLI default) picks, from the validation folds
+  only, and whether that was the better fine-tune on test.
+
+Writes ``OUT/understanding.md`` (the table, with each method's margin over the baseline in
+standard errors of the paired per-fold differences), ``OUT/understanding.json`` and
+``OUT/confusion-TASK-METHOD.png``. Timings are wall-clock on whatever else the machine runs.
 """
 
 from __future__ import annotations
@@ -34,163 +32,111 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from gener import metrics as M
-from gener.data.task_builders import BUILDERS, build_task
+from gener.data.task_builders import build_task
 from gener.data.tasks import LabelledSet, TaskData, load_task
-from gener.training.crossval import holdout, plot_confusion
+from gener.training.crossval import stratified_sample
+from gener.training.report import plot_confusion
 
 MAIN = {"gene-type": "mcc", "taxonomy": "f1_max", "promoter": "mcc", "oct4-mafk": "mcc", "pum2": "mcc"}
 
 
 def subsample(data: TaskData, n_train: int, n_test: int, max_bp: int, seed: int) -> TaskData:
-    rng = np.random.default_rng(seed)
     out = {}
     for split, n in (("train", n_train), ("test", n_test)):
         part = data.splits[split]
-        if split == "train" and "validation" in data.splits:  # the models hold out their own validation
+        if split == "train" and "validation" in data.splits:  # the folds are cut from train + validation
             v = data.splits["validation"]
-            part = LabelledSet(part.sequences + v.sequences, np.concatenate([part.labels, v.labels]))
-        if len(part) > n:
-            if data.task == "classification":  # stratified, every class kept when possible
-                idx = []
-                for c in np.unique(part.labels):
-                    members = np.flatnonzero(part.labels == c)
-                    take = max(1, round(n * len(members) / len(part)))
-                    idx.extend(rng.choice(members, min(take, len(members)), replace=False))
-                idx = np.sort(np.asarray(idx))
-            else:
-                idx = np.sort(rng.choice(len(part), n, replace=False))
-            part = part.subset(idx)
-        out[split] = LabelledSet([s[:max_bp] for s in part.sequences], part.labels, None)
+            groups = None if part.groups is None or v.groups is None else np.concatenate([part.groups, v.groups])
+            part = LabelledSet(part.sequences + v.sequences, np.concatenate([part.labels, v.labels]), groups)
+        part = stratified_sample(part, data.task, n, seed)
+        out[split] = LabelledSet([s[:max_bp] for s in part.sequences], part.labels, part.groups)
     return TaskData(data.name, data.task, data.label_names, out)
 
 
-def kmer_features(seqs: list[str], kmax: int) -> np.ndarray:
-    lut = np.full(256, -1, np.int64)
-    for i, b in enumerate(b"ACGT"):
-        lut[b] = i
-    blocks = []
-    for k in range(1, kmax + 1):
-        feats = np.zeros((len(seqs), 4 ** k), np.float32)
-        for r, s in enumerate(seqs):
-            x = lut[np.frombuffer(s.encode(), np.uint8)]
-            if len(x) < k:
-                continue
-            windows = np.lib.stride_tricks.sliding_window_view(x, k)
-            ok = (windows >= 0).all(1)
-            codes = (windows[ok] * (4 ** np.arange(k - 1, -1, -1))).sum(1)
-            counts = np.bincount(codes, minlength=4 ** k)
-            feats[r] = counts / max(1, counts.sum())
-        blocks.append(feats)
-    return np.concatenate(blocks, 1)
-
-
-def kmer_baseline(data: TaskData, kmax: int, seed: int):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    started = time.time()
-    fit, val = holdout(data.splits["train"], data.task, 0.1, seed)
-    test = data.splits["test"]
-    xf, xv, xt = (kmer_features(p.sequences, kmax) for p in (fit, val, test))
-    metric = MAIN.get(data.name) or M.DEFAULT_METRIC[data.task]
-
-    def model(c):
-        lr = LogisticRegression(C=c, max_iter=3000)
-        return make_pipeline(StandardScaler(), OneVsRestClassifier(lr) if data.task == "multilabel" else lr)
-
-    def logits(m, x):
-        return m.decision_function(x) if data.task == "multilabel" else np.log(np.clip(m.predict_proba(x), 1e-12, 1))
-
-    best = None
-    for c in (0.01, 0.1, 1.0):
-        m = model(c).fit(xf, fit.labels)
-        score = M.compute_metrics(data.task, val.labels, logits(m, xv))[metric]
-        if best is None or M.better(metric, score, best[0]):
-            best = (score, c, m)
-    _, c, m = best
-    out = logits(m, xt)
-    if data.task == "classification" and out.shape[1] < data.num_labels:  # a class absent from fit
-        full = np.full((len(out), data.num_labels), -1e9)
-        full[:, m[-1].classes_] = out
-        out = full
-    return {"test": M.compute_metrics(data.task, test.labels, out), "logits": out, "seconds": time.time() - started,
-            "note": f"C={c}"}
-
-
-def finetuned(model: str, data: TaskData, args):
+def run(model: str, data: TaskData, args, *, freeze: bool = False) -> dict:
     from gener.training.classify import FinetuneSettings
     from gener.training.crossval import cross_validate
 
-    settings = FinetuneSettings(learning_rate=args.lr, batch_size=args.batch, epochs=args.epochs,
-                                patience=args.patience, plateau_patience=args.plateau_patience, seed=args.seed,
+    settings = FinetuneSettings(learning_rate=args.lr, batch_size=args.batch, epochs=args.epochs, seed=args.seed,
                                 metric=MAIN.get(data.name))
-    captured = {}
-    report, _ = cross_validate(model, data, folds=args.folds, settings=settings,
-                               log=lambda t: print("   ", t, flush=True), warn=lambda t: print("    warning:", t))
-    best = report["best"]
-    captured["test"] = {k: v["mean"] for k, v in best["test"].items()}
-    captured["se"] = {k: v["se"] for k, v in best["test"].items()}
-    captured["confusion"] = best["confusion"]
-    captured["seconds"] = report["seconds"]
-    captured["note"] = f"lr={best['learning_rate']:g}, batch {best['batch_size']}, best epochs {report['grid'][0]['best_epochs']}"
-    return captured
+    started = time.time()
+    report, _ = cross_validate(model, data, folds=args.folds, settings=settings, freeze=freeze,
+                               log=lambda t: print("   ", t, flush=True), warn=lambda t: print("    warning:", t),
+                               progress=(lambda t: print("     ", t, flush=True)) if args.verbose else None)
+    report["wall_seconds"] = round(time.time() - started, 1)
+    return report
 
 
-def write_tables(rows, args, started) -> str:
-    lines = ["| task | method | main metric | test value (± SE over folds) | vs k-mer LR | other metrics | train/test | seconds | note |",
-             "|---|---|---|---|---|---|---|---|---|"]
+def row(task: str, method: str, report: dict, part: str = "best") -> dict:
+    metric = report["metric"]
+    entry = report[part]
+    out = {"task": task, "method": method, "metric": metric, "value": entry["test"][metric]["mean"],
+           "se": entry["test"][metric]["se"], "valid": entry["valid"][metric]["mean"],
+           "all": {k: v["mean"] for k, v in entry["test"].items()}, "confusion": entry.get("confusion"),
+           "seconds": report["wall_seconds"] if part == "best" else report["baseline"]["seconds"]}
+    if part == "best":
+        c = report["comparison"]
+        out.update(advantage=c["advantage"]["mean"], z=c["standard_errors"], verdict=c["verdict"],
+                   note=report.get("defaults") or report["mode"])
+    return out
+
+
+def write_tables(rows, picks, args, started) -> str:
+    lines = ["| task | method | test metric (± SE over folds) | vs k-mer LR: difference (SE) | validation | seconds | note |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        others = ", ".join(f"{k} {v:.3f}" for k, v in r["all"].items() if k != r["metric"] and not re.search(r"_\d+$", k))
-        value = f"{r['value']:.4f}" + (f" ± {r['se']:.4f}" if r["se"] else "")
-        lines.append(f"| {r['task']} | {r['method']} | {r['metric']} | {value} | {r['ratio']:.2f}x | {others} | "
-                     f"{r['train']}/{r['test']} | {r['seconds']:.0f} | {r['note']} |")
-    wins = {}
-    for r in rows:
-        if r["method"] != "kmer-lr":
-            wins.setdefault(r["method"], []).append(r["ratio"] > 1.0)
-    summary = [f"{m}: beats the k-mer baseline on {sum(w)} of {len(w)} tasks" for m, w in wins.items()]
+        value = f"{r['metric']} {r['value']:.3f}" + (f" ± {r['se']:.3f}" if r["se"] else "")
+        vs = "" if "advantage" not in r else f"{r['advantage']:+.3f} ({r['z']:+.1f} SE): {r['verdict']}" \
+            if r["z"] is not None else f"{r['advantage']:+.3f}: {r['verdict']}"
+        lines.append(f"| {r['task']} | {r['method']} | {value} | {vs} | {r['valid']:.3f} | {r['seconds']:.0f} | "
+                     f"{r.get('note', '')} |")
+    summary = []
+    methods = dict.fromkeys(r["method"] for r in rows if "verdict" in r)
+    for m in methods:
+        mine = [r for r in rows if r["method"] == m]
+        summary.append(f"- {m}: better than the baseline (>= 2 SE) on {sum(r['verdict'] == 'better' for r in mine)} "
+                       f"of {len(mine)} tasks, worse on {sum(r['verdict'] == 'worse' for r in mine)}")
+    for task, p in picks.items():
+        summary.append(f"- {task}: `--model auto` picks {p['chosen']} (probe validation "
+                       + ", ".join(f"{k} {v:.3f}" for k, v in p["validation"].items()) + ")"
+                       + (f"; fine-tuned test: {p['outcome']}" if p.get("outcome") else ""))
     import torch
 
-    where = (f"fine-tuning on {torch.cuda.get_device_name()} (bf16), k-mer LR on its CPU" if torch.cuda.is_available() else
-             f"{args.threads} torch thread(s) on {platform.processor() or platform.machine()}, a machine shared with "
-             "other jobs (timings are indicative)")
-    header = (f"Settings: train {args.train}, test {args.test}, first {args.max_bp} bp, epochs {args.epochs} (patience "
-              f"{args.patience}), lr {args.lr:g}, batch {args.batch}, folds {args.folds}, k-mers 1..{args.kmer}, seed "
-              f"{args.seed}; {where}. Total {time.time() - started:.0f} s.")
-    text = "\n".join(["# Sequence understanding: fine-tuned embedded models vs k-mer logistic regression", "",
+    where = (f"fine-tuning on {torch.cuda.get_device_name()}" if torch.cuda.is_available() else
+             f"{args.threads} torch thread(s) on {platform.processor() or platform.machine()}, shared with other jobs")
+    set_ = ", ".join(f"{k} {getattr(args, k)}" for k in ("lr", "epochs", "batch") if getattr(args, k) is not None)
+    header = (f"Settings: train {args.train}, test {args.test}, first {args.max_bp} bp, {args.folds} folds, seed "
+              f"{args.seed}; {'set: ' + set_ if set_ else 'fine-tuning defaults by model scale (nothing set)'}; {where}. "
+              f"Total {time.time() - started:.0f} s.")
+    text = "\n".join(["# Sequence understanding: gener finetune classify defaults vs the k-mer baseline", "",
                       header, "", *lines, "", *summary]) + "\n"
     (args.out / "understanding.md").write_text(text)
     (args.out / "understanding.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                                             "rows": rows}, indent=1) + "\n")
+                                                             "rows": rows, "auto": picks}, indent=1) + "\n")
     return text
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--tasks", default="oct4-mafk,pum2,promoter,taxonomy,gene-type")
+    p.add_argument("--tasks", default="gene-type,promoter,oct4-mafk,pum2,taxonomy")
     p.add_argument("--models", default="gener-annotator-tiny,gener-generator-tiny")
-    p.add_argument("--train", type=int, default=600)
-    p.add_argument("--test", type=int, default=400)
-    p.add_argument("--max-bp", type=int, default=512)
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--patience", type=int, default=5)
-    p.add_argument("--plateau-patience", type=int, default=2)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--folds", type=int, default=1)
-    p.add_argument("--kmer", type=int, default=4)
+    p.add_argument("--probes", default="gener-annotator-tiny,gener-generator-tiny")
+    p.add_argument("--train", type=int, default=300)
+    p.add_argument("--test", type=int, default=200)
+    p.add_argument("--max-bp", type=int, default=256)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--verbose", action="store_true", help="Print the per-epoch lines.")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/understanding"))
     p.add_argument("--tasks-dir", type=Path, default=None,
                    help="Read DIR/NAME written by `gener data task NAME -o DIR/NAME` instead of building from the cache.")
@@ -198,44 +144,54 @@ def main(argv=None) -> int:
 
     import torch
 
+    from gener import metrics as M
     from gener.modeling.loading import EMBEDDED_MODELS
+    from gener.training.crossval import plan_folds
+    from gener.training.probe import choose_encoder
 
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    models = []
-    for name in filter(None, args.models.split(",")):
-        if name in EMBEDDED_MODELS and not EMBEDDED_MODELS[name].available():
-            print(f"skipping {name}: not installed in this checkout ({EMBEDDED_MODELS[name].directory} is missing)")
-            continue
-        models.append(name)
-    rows, started = [], time.time()
+
+    def installed(names):
+        keep = [n for n in filter(None, names.split(",")) if n not in EMBEDDED_MODELS or EMBEDDED_MODELS[n].available()]
+        for n in set(filter(None, names.split(","))) - set(keep):
+            print(f"skipping {n}: not installed in this checkout")
+        return keep
+
+    models, probes = installed(args.models), installed(args.probes)
+    rows, picks, started = [], {}, time.time()
     for task_name in filter(None, args.tasks.split(",")):
         t0 = time.time()
         full = load_task(args.tasks_dir / task_name) if args.tasks_dir else build_task(task_name)
         data = subsample(full, args.train, args.test, args.max_bp, args.seed)
         print(f"{data.describe()} (built and subsampled in {time.time() - t0:.0f} s)", flush=True)
         metric = MAIN.get(task_name) or M.DEFAULT_METRIC[data.task]
-        results = {"kmer-lr": kmer_baseline(data, args.kmer, args.seed)}
-        print(f"  kmer-lr: {metric} {results['kmer-lr']['test'][metric]:.4f} ({results['kmer-lr']['seconds']:.0f} s)", flush=True)
+        reports = {}
         for name in models:
             print(f"  {name}:", flush=True)
-            results[name] = finetuned(name, data, args)
-        base = results["kmer-lr"]["test"][metric]
-        for method, r in results.items():
-            conf = r.get("confusion")
-            if data.task == "classification":
-                if conf is None:
-                    conf = M.confusion(data.splits["test"].labels, r["logits"].argmax(1), data.num_labels).tolist()
-                plot_confusion(conf, data.label_names, args.out / f"confusion-{task_name}-{method}.png",
-                               f"{task_name}: {method} (test {len(data.splits['test'])})")
-            rows.append({"task": task_name, "method": method, "metric": metric, "value": r["test"][metric],
-                         "se": r.get("se", {}).get(metric, 0.0), "ratio": r["test"][metric] / base if base else float("nan"),
-                         "all": r["test"], "seconds": round(r["seconds"], 1), "note": r.get("note", ""),
-                         "train": len(data.splits["train"]), "test": len(data.splits["test"])})
-        write_tables(rows, args, started)  # a run cut short still leaves the finished tasks
-
-    text = write_tables(rows, args, started)
-    print(text)
+            reports[name] = run(name, data, args)
+        for name in probes:
+            print(f"  {name} --freeze:", flush=True)
+            reports[f"{name} --freeze"] = run(name, data, args, freeze=True)
+        if not reports:
+            continue
+        first = next(iter(reports.values()))
+        rows.append(row(task_name, "kmer-lr", first, "baseline"))
+        rows.extend(row(task_name, method, rep) for method, rep in reports.items())
+        # what --model auto would pick: the same folds, the same rule, validation only
+        pool, runs_data, test, _ = plan_folds(data, args.folds, args.seed, None, lambda t: None)
+        chosen, scores, _ = choose_encoder(data.task, data.num_labels, metric, pool.sequences, pool.labels, runs_data)
+        picks[task_name] = {"chosen": chosen, "validation": scores}
+        fine = {n: reports[n]["best"]["test"][metric]["mean"] for n in models if n in scores}
+        if chosen in fine and len(fine) > 1:
+            best = max(fine, key=lambda n: fine[n] if M.METRIC_GOALS.get(metric, "max") == "max" else -fine[n])
+            picks[task_name]["outcome"] = "the better one" if best == chosen else f"{best} was better"
+        for r in rows:
+            if r["task"] == task_name and data.task == "classification" and r["confusion"] is not None:
+                plot_confusion(r["confusion"], data.label_names, args.out / f"confusion-{task_name}-{r['method'].replace(' --', '-')}.png",
+                               f"{task_name}: {r['method']} (test {len(data.splits['test'])}, summed over folds)")
+        write_tables(rows, picks, args, started)  # a run cut short still leaves the finished tasks
+    print(write_tables(rows, picks, args, started))
     return 0
 
 

@@ -168,7 +168,7 @@ def test_folds_are_stratified_partitions_and_seeded():
         parse_grid(["momentum=0.9"])
 
 
-def test_finetune_classify_cli_cross_validation_and_grid(tmp_path):
+def test_finetune_classify_cli_cross_validation_grid_and_baseline(tmp_path):
     data = _write_labelled_fasta(tmp_path / "peaks.fa", n=40)
     out = tmp_path / "run"
     sets = [f"--set={k}={v}" for k, v in TINY.items()]
@@ -182,12 +182,118 @@ def test_finetune_classify_cli_cross_validation_and_grid(tmp_path):
     assert len(report["best"]["test"]["mcc"]["values"]) == 2 and report["sizes"]["test"] == 16
     assert np.sum(report["best"]["confusion"]) == 2 * 16
     assert (out / "results.md").read_text().count("| mcc |") == 1 and (out / "confusion.png").stat().st_size > 0
-    assert "truncated" in result.output  # 200 bp peaks are 35 tokens, cut to 20
+    assert "truncated" in result.stderr  # 200 bp peaks are 35 tokens, cut to 20
+    # the k-mer baseline on the same two folds and test split, compared fold by fold
+    base, comp = report["baseline"], report["comparison"]
+    assert len(base["test"]["mcc"]["values"]) == 2 and base["test"]["mcc"]["mean"] > 0.2  # composition separates the peaks
+    diffs = np.subtract(report["best"]["test"]["mcc"]["values"], base["test"]["mcc"]["values"])
+    assert comp["advantage"]["mean"] == pytest.approx(diffs.mean()) and comp["verdict"] in ("better", "tie", "worse")
+    assert "k-mer baseline" in result.stdout and "k-mer baseline" in (out / "results.md").read_text()
+    assert "fold 2/2 epoch 1/2: train loss" in result.stderr and "train loss" not in result.stdout  # progress: stderr
     import gener
 
     model, tok = gener.load(out / "model")  # the best run, a plain LlamaForSequenceClassification
     assert type(model).__name__ == "LlamaForSequenceClassification" and model.config.id2label[1] == "Oct4"
     assert model.config.pad_token_id == tok.pad_token_id == 3
+
+
+def test_classify_defaults_freeze_max_train_and_no_baseline(tmp_path):
+    """Nothing set: learning rate, batch, epochs from the model's scale. --freeze embeds once
+    and fits a head per fold; --max-train subsamples; --baseline none drops the row."""
+    data = _write_labelled_fasta(tmp_path / "peaks.fa", n=40)
+    runner = CliRunner()
+    sets = [f"--set={k}={v}" for k, v in TINY.items()]
+    result = runner.invoke(app, ["finetune", "classify", "--model", "generanno-tiny", "--data", str(data), "-o",
+                                 str(tmp_path / "d"), "--folds", "2", "--max-train", "30", "--patience", "1", *sets])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "d" / "results.json").read_text())
+    assert report["best"]["learning_rate"] == 1e-3 and report["best"]["batch_size"] == 32  # < 30M parameters
+    assert report["defaults"] == "13.4K parameters: lr 0.001, batch 32, epochs 10, warm-up 0.5"  # --patience was set
+    assert report["settings"]["epochs"] == 10 and report["sizes"]["train+validation"] == 30
+    assert "linear probe" not in report["mode"] and "baseline" in report
+
+    # no --model: auto, both embedded models probed on the validation folds, the better one used
+    result = runner.invoke(app, ["finetune", "classify", "--data", str(data), "-o", str(tmp_path / "f"), "--folds", "3",
+                                 "--freeze", "--baseline", "none"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "f" / "results.json").read_text())
+    assert report["mode"] == "linear probe on frozen embeddings" and "baseline" not in report
+    assert len(report["best"]["test"]["mcc"]["values"]) == 3 and "k-mer" not in result.stdout
+    choice = report["model_choice"]
+    assert set(choice["validation"]) == {"gener-annotator-tiny", "gener-generator-tiny"} and "--model auto" in result.stderr
+    assert report["model"] == choice["chosen"] == max(choice["validation"], key=choice["validation"].get)
+    assert report["best"]["valid"]["mcc"]["mean"] == pytest.approx(choice["validation"][report["model"]])
+    result = runner.invoke(app, ["finetune", "classify", "--model", "gener-annotator-tiny", "--data", str(data), "-o",
+                                 str(tmp_path / "g"), "--freeze", "--grid", "auto"])
+    assert result.exit_code == 2 and "--freeze" in result.output and not (tmp_path / "g").exists()
+
+
+def test_scale_defaults_follow_the_checkpoint_and_the_parameter_count():
+    from gener.training.scale import parameter_count, scale_defaults
+
+    tiny = scale_defaults("gener-annotator-tiny")  # its training.json peaked at 2e-3
+    assert tiny.learning_rate == 1e-3 and "recorded training" in tiny.why and tiny.parameters < 1e6
+    assert [g["learning_rate"] for g in tiny.grid] == [0.00033, 0.001, 0.003]
+    big = scale_defaults("generator-1.2b")  # meta device: no memory
+    assert 1.1e9 < big.parameters < 1.3e9 and big.learning_rate == 1e-5 and big.batch_size == 64
+    assert big.warmup_epochs == 0 and {g["batch_size"] for g in big.grid} == {64, 128}
+    assert parameter_count("generanno-tiny", {"num_hidden_layers": 1}) < parameter_count("generanno-tiny")
+    assert parse_grid(["auto"]) == "auto"
+
+
+def test_grouped_folds_and_stratified_subsample_on_real_groups():
+    from gener.training.crossval import stratified_sample
+
+    t = load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"], group_col="seqnames")
+    part = t.splits["train"]
+    folds = fold_indices(part.labels, "classification", 5, seed=1, groups=part.groups)
+    assert np.array_equal(np.sort(np.concatenate(folds)), np.arange(len(part)))
+    owners = [{part.groups[i] for i in f} for f in folds]
+    assert all(not (a & b) for i, a in enumerate(owners) for b in owners[i + 1:])  # no chromosome in two folds
+    assert max(map(len, folds)) - min(map(len, folds)) < 50  # greedy balance of 14 chromosomes (10-50 each)
+    with pytest.raises(GenerInputError, match="14 groups"):
+        fold_indices(part.labels, "classification", 20, seed=1, groups=part.groups)
+    with pytest.raises(GenerInputError, match="no group column 'genome'"):
+        load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"], group_col="genome")
+
+    small = stratified_sample(part, "classification", 100, seed=0)
+    assert len(small) == 100 and abs(small.labels.mean() - part.labels.mean()) < 0.01
+    assert set(small.sequences) <= set(part.sequences) and small.groups is not None
+    assert stratified_sample(part, "classification", 100, seed=0).sequences == small.sequences
+
+
+def test_kmer_features_warm_up_and_balanced_loss():
+    from types import SimpleNamespace
+
+    from gener.training.classify import WarmUp, balanced_loss
+    from gener.training.linear import kmer_features
+
+    x = kmer_features(["ACGTA", "AANAA"], kmax=2)
+    assert x.shape == (2, 4 + 16)
+    assert np.allclose(x[0, :4], [0.4, 0.2, 0.2, 0.2])  # A C G T
+    assert x[0, 4 + 0 * 4 + 1] == 0.25  # AC is one of the four 2-mers
+    assert np.isclose(x[1, 4 + 0], 1.0)  # AA twice; the windows over N are skipped
+
+    class State:
+        global_step = 0
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    warm, state, seen = WarmUp(4), State(), []
+    for step in range(6):
+        state.global_step = step
+        warm.on_step_begin(None, state, None, optimizer=opt)
+        seen.append(opt.param_groups[0]["lr"])
+    assert np.allclose(seen, [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])
+
+    y = load_task(DATA / "pum2_slice.csv", label_cols=["binding_site"]).splits["train"].labels  # ~25% bound
+    loss = balanced_loss(y, 2)
+    labels = torch.as_tensor(y)
+    constant = SimpleNamespace(logits=torch.tensor([[2.0, -2.0]]).repeat(len(y), 1))  # always "unbound"
+    per_row = torch.nn.functional.cross_entropy(constant.logits, labels, reduction="none")
+    share = y.mean()
+    expected = (per_row[labels == 0].sum() / (2 * (1 - share)) + per_row[labels == 1].sum() / (2 * share)) / len(y)
+    assert torch.isclose(loss(constant, labels), expected)
+    assert loss(constant, labels) > per_row.mean() * 1.5  # predicting the majority costs more than unweighted
 
 
 @pytest.mark.parametrize("task", ["regression", "multilabel"])

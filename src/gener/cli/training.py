@@ -12,8 +12,6 @@ from gener.cli import (
     DEFAULT_GENERATOR,
     app,
     check_output,
-    console,
-    err_console,
     finetune_app,
     friendly_errors,
     parse_overrides,
@@ -141,54 +139,56 @@ def finetune_clm_cmd(
 def finetune_classify_cmd(
     data: str = typer.Option(..., "--data", help="CSV / TSV / parquet / JSONL / labelled FASTA, a directory of train/validation/test files, a hub dataset id (REPO or REPO:SUBSET) or a suite alias (nt-revised:H3K4me3, genomic-benchmarks:human_nontata_promoters, gener-tasks:gene_classification, deepstarr, ...)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory: results.json, results.md, confusion.png (and model/ with --save-model)."),
-    model: str = typer.Option(DEFAULT_GENERATOR, "--model", help="Checkpoint directory, embedded name, hub id, or a preset (random init) to fine-tune."),
+    model: str = typer.Option("auto", "--model", help="Checkpoint directory, embedded name, hub id, or a preset (random init) to fine-tune; auto: the embedded model whose frozen embeddings score best on the validation folds."),
     task: Optional[str] = typer.Option(None, "--task", help="classification, regression or multilabel (default: inferred from the labels)."),
     subset: Optional[str] = typer.Option(None, "--subset", help="Subset (config) of a hub dataset or sub-directory of DATA."),
     label_col: Optional[list[str]] = typer.Option(None, "--label-col", help="Label column (default: label); repeat for several regression outputs or 0/1 label columns."),
     seq_col: Optional[str] = typer.Option(None, "--seq-col", help="Sequence column (default: sequence, seq, dna_sequence, ...)."),
-    folds: int = typer.Option(10, "--folds", help="Cross-validation folds (stratified for classification); 1 = use the validation split as given."),
-    grid: Optional[list[str]] = typer.Option(None, "--grid", help="Search, chosen on validation folds only: --grid 'lr=1e-5,2e-5 batch=64,128' (or one --grid per axis)."),
-    lr: float = typer.Option(1e-5, "--lr", help="Learning rate (without --grid lr=...)."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Batch size (without --grid batch=...)."),
+    folds: int = typer.Option(5, "--folds", help="Cross-validation folds (grouped by the group column when there is one, else stratified by class); 1 = use the validation split as given. The paper used 10."),
+    grid: Optional[list[str]] = typer.Option(None, "--grid", help="Search, chosen on validation folds only: auto (a small range around the default), or --grid 'lr=1e-5,2e-5 batch=64,128' (or one --grid per axis)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: by model scale, see the log; without --grid lr=...)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Batch size (default: by model scale; without --grid batch=...)."),
     micro_batch: Optional[int] = typer.Option(None, "--micro-batch", help="Sequences per forward pass; the rest by gradient accumulation."),
-    epochs: int = typer.Option(20, "--epochs", help="Most epochs per run (early stopping, patience --patience, usually ends sooner)."),
-    patience: int = typer.Option(5, "--patience", help="Evaluations without improvement before stopping."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Most epochs per run (default: by model scale; early stopping, patience --patience, usually ends sooner)."),
+    warmup: Optional[float] = typer.Option(None, "--warmup", help="Linear warm-up, as a fraction of the first epoch (default: by model scale)."),
+    patience: Optional[int] = typer.Option(None, "--patience", help="Evaluations without improvement before stopping (default: by model scale, 3 small / 5 paper)."),
     plateau_patience: int = typer.Option(2, "--plateau-patience", help="Flat evaluations before the learning rate is halved (reduce-on-plateau)."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens per sequence, longer ones truncated with a warning (default: the model's context)."),
+    max_train: Optional[int] = typer.Option(None, "--max-train", help="Use at most N training sequences (seeded subsample, stratified by class): a cheap first run."),
+    freeze: bool = typer.Option(False, "--freeze", help="Linear probe instead of fine-tuning: embed every sequence once with the frozen model, fit a linear head per fold (fast)."),
+    balanced: bool = typer.Option(False, "--balanced", help="Class-weighted loss (weights 1 / class frequency): for imbalanced classes where the model settles on the majority."),
+    baseline: str = typer.Option("kmer", "--baseline", help="kmer (a 1..4-mer-frequency logistic regression on the same folds, in every report) or none."),
+    group_col: Optional[str] = typer.Option(None, "--group-col", help="Column of groups (genome, chromosome) kept whole in folds (default: group, when present; none: ignore groups)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for early stopping and the grid (default: mcc / f1_max / pearson)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for folds, initialisation and batch order (fold f uses seed + f)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, subsampling, initialisation and batch order (fold f uses seed + f)."),
     save_model: bool = typer.Option(False, "--save-model", help="Save the run with the best validation metric to OUT/model."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (only when --model is a preset)."),
 ):
-    """Fine-tune a model on labelled sequences with k-fold cross-validation and a learning-rate x
-    batch-size grid (the papers' protocol); report test metrics as mean and standard error."""
+    """Fine-tune a model on labelled sequences with k-fold cross-validation (the papers' protocol),
+    next to a k-mer baseline on the same folds; report test metrics as mean and standard error."""
     from gener.data.tasks import load_task
     from gener.training.classify import FinetuneSettings
-    from gener.training.crossval import (
-        cross_validate,
-        parse_grid,
-        report_markdown,
-        write_report,
-    )
+    from gener.training.crossval import cross_validate, parse_grid
+    from gener.training.report import report_markdown, write_report
 
     check_output(out, directory=True)
-    task_data = load_task(data, task=task, subset=subset, seq_col=seq_col, label_cols=label_col)
-    console.print(escape(task_data.describe()))
+    task_data = load_task(data, task=task, subset=subset, seq_col=seq_col, label_cols=label_col, group_col=group_col)
+    say(escape(task_data.describe()))
     settings = FinetuneSettings(learning_rate=lr, batch_size=batch_size, micro_batch=micro_batch, epochs=epochs,
-                                patience=patience, plateau_patience=plateau_patience, max_length=max_length,
-                                metric=metric, seed=seed,
+                                warmup_epochs=warmup, patience=patience, plateau_patience=plateau_patience,
+                                max_length=max_length, metric=metric, balanced=balanced, seed=seed,
                                 model_overrides=parse_overrides(set_))
+    line = lambda text: say(escape(text))  # noqa: E731 - log and per-epoch progress: stderr, silent with -q
     report, best = cross_validate(
-        model, task_data, folds=folds, grid=parse_grid(grid), settings=settings, keep_best_model=save_model,
-        log=lambda text: console.print(escape(text)),
-        warn=lambda text: err_console.print(f"[yellow]warning:[/] {escape(text)}"),
+        model, task_data, folds=folds, grid=parse_grid(grid), settings=settings, baseline=baseline, freeze=freeze,
+        max_train=max_train, keep_best_model=save_model, log=line, progress=line, warn=warn,
     )
     written = write_report(report, out)
     if best is not None:
         from gener.training.classify import load_tokenizer_for
 
         best.save_pretrained(out / "model")
-        load_tokenizer_for(model).save_pretrained(out / "model")
+        load_tokenizer_for(report["model"]).save_pretrained(out / "model")
         written.append(out / "model")
-    console.print(report_markdown(report))
-    console.print("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))
+    print(report_markdown(report), end="")  # the summary, with the baseline and the verdict: stdout, unwrapped
+    say("[green]saved[/] " + ", ".join(escape(str(p)) for p in written))

@@ -12,13 +12,16 @@ reads. Splits keep related sequences apart where leakage matters:
   CDS and intergenic are capped at ``per_class`` per genome, rarer classes kept whole.
 - ``taxonomy``: ``length``-bp fragments of 11 prokaryotic chromosomes, multi-label over the
   ranks of their lineage (domain, phylum, class, order, genus; scored by F1-max). Each
-  chromosome is cut into 20 blocks; every 5th block is test, so no fragment straddles splits.
+  chromosome is cut into 20 blocks; every 5th block is test, so no fragment straddles splits;
+  the group of a fragment is its genome and block (``ecoli-k12:block3``).
 - ``promoter``: Drosophila chr2R core promoters (the ``length`` bp just upstream of each
   RefSeq TSS, from dm3_upstream2000) vs gene-body windows (``length`` bp starting 500 bp
   inside genes of >= 1.5 kb, on the gene's strand); identical sequences kept once; split by
   position on chr2R (TSS beyond 75% of the arm is test).
-- ``oct4-mafk``: janggu's Oct4 vs MafK ChIP-seq peaks (200 bp), its own test files.
-- ``pum2``: concise's PUM2 eCLIP binding sites (101 nt), its own train / valid / test.
+- ``oct4-mafk``: janggu's Oct4 vs MafK ChIP-seq peaks (200 bp), its own test files; group =
+  chromosome.
+- ``pum2``: concise's PUM2 eCLIP binding sites (101 nt), its own train / valid / test; group =
+  chromosome.
 """
 
 from __future__ import annotations
@@ -126,25 +129,26 @@ def build_taxonomy(*, length: int = 500, per_genome: int = 300, seed: int = 0, g
             seq = chromosome.sequence[s:s + length]
             if not _ok(seq, 0.99):
                 continue
-            rows["test" if b % 5 == 4 else "train"].append((seq, labels, genome))
+            rows["test" if b % 5 == 4 else "train"].append((seq, labels, genome, b))
             taken += 1
         if taken < per_genome // 2:
             raise GenerInputError(f"{genome}: only {taken} fragments of {length} bp")
-    names = sorted({label for split in rows.values() for _, labels, _ in split for label in labels},
+    names = sorted({label for split in rows.values() for _, labels, _, _ in split for label in labels},
                    key=lambda x: (("domain", "phylum", "class", "order", "genus").index(x.split(":")[0]), x))
     index = {n: i for i, n in enumerate(names)}
     splits = {}
+    cap = {"train": per_genome * 4 // 5, "test": per_genome // 5}  # per_genome in all, 4:1 as the blocks are
     for split, items in rows.items():
-        # keep per_genome fragments per genome in all (4:1 train:test, as the blocks are)
         multi = np.zeros((len(items), len(names)), np.float32)
-        for i, (_, labels, _) in enumerate(items):
+        for i, (_, labels, _, _) in enumerate(items):
             multi[i, [index[l] for l in labels]] = 1.0
-        splits[split] = LabelledSet([s for s, _, _ in items], multi, np.asarray([g for _, _, g in items]))
-    cap = {"train": per_genome * 4 // 5, "test": per_genome // 5}
-    for split, part in splits.items():
+        # group = genome and block: cross-validation folds keep a block whole (neighbouring
+        # fragments share composition), yet every genome, so every label, is on both sides
+        part = LabelledSet([s for s, _, _, _ in items], multi, np.asarray([f"{g}:block{b}" for _, _, g, b in items]))
+        genomes = np.asarray([g for _, _, g, _ in items])
         keep = []
-        for g in dict.fromkeys(part.groups):
-            members = np.flatnonzero(part.groups == g)
+        for g in dict.fromkeys(genomes):
+            members = np.flatnonzero(genomes == g)
             keep.extend(sorted(rng.choice(members, min(cap[split], len(members)), replace=False)))
         splits[split] = part.subset(keep)
     return TaskData("taxonomy", "multilabel", names, splits)
@@ -205,12 +209,13 @@ def build_oct4_mafk(*, root=None) -> TaskData:
     names = ["MafK", "Oct4"]
     splits = {}
     for split, suffix in (("train", ""), ("test", "_test")):
-        seqs, labels = [], []
+        seqs, labels, groups = [], [], []
         for label, stem in (("Oct4", "sample"), ("MafK", "sample2")):
             for rec in read_fasta(root / f"{stem}{suffix}.fa"):
                 seqs.append(rec.sequence)
                 labels.append(names.index(label))
-        splits[split] = LabelledSet(seqs, np.asarray(labels, np.int64))
+                groups.append(rec.id.split(":")[0])  # headers are chrN:start-end
+        splits[split] = LabelledSet(seqs, np.asarray(labels, np.int64), np.asarray(groups))
     return TaskData("oct4-mafk", "classification", names, splits)
 
 

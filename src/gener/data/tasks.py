@@ -14,7 +14,9 @@
 Labels become: class indices (classification: names sorted numerically when all numeric,
 else alphabetically, over all splits), multi-hot float rows (multilabel: a list per row,
 ``;``-separated names, or several 0/1 columns) or float values (regression: one column or
-several, or a list per row). The task type is inferred when not given.
+several, or a list per row). The task type is inferred when not given. A ``group`` column
+(or ``group_col``; ``"none"`` ignores it) names where each sequence comes from - a genome, a
+chromosome region - and cross-validation keeps each group inside one fold.
 """
 
 from __future__ import annotations
@@ -343,7 +345,12 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
             missing = next((i for i, v in enumerate(rows[c]) if v is None or v in empty), None)
             if missing is not None:
                 raise GenerInputError(f"{name}: {split} row {missing + 1} has no {c!r}")
-    group_col = group_col or meta.get("group_col") or ("group" if "group" in first else None)
+    if group_col and group_col != "none" and group_col not in first:
+        raise GenerInputError(f"{name}: no group column {group_col!r}; columns: {', '.join(first)}")
+    if group_col == "none":  # folds ignore groups
+        group_col = None
+    else:
+        group_col = group_col or meta.get("group_col") or ("group" if "group" in first else None)
     names = meta.get("label_names") or _label_names(task, raw, label_cols)
     if task == "classification" and len(names) < 2:
         raise GenerInputError(f"{name}: every label is {names[0]!r}: a classifier needs at least two classes "

@@ -7,10 +7,17 @@
   token of every row, so right padding cannot move the pooling onto ``<pad>`` (upstream's
   bug when the pad id is unset). GENERanno reads ``<s>`` + nucleotides and pools ``<s>``.
 - Inputs longer than ``max_length`` tokens are truncated (their end dropped), with a warning.
-- AdamW (0.9, 0.95), weight decay 0.1, reduce-on-plateau on the validation metric, early
-  stopping after ``patience`` evaluations without improvement; the best epoch's weights are
-  kept in memory (no checkpoint files) and restored at the end. bf16 on GPUs that support
-  it, fp32 on CPU; SDPA attention.
+- AdamW (0.9, 0.95), weight decay 0.1, an optional linear warm-up (``warmup_epochs``, at
+  most one epoch), then reduce-on-plateau on the validation metric, early stopping after
+  ``patience`` evaluations without improvement; the best epoch's weights are kept in memory
+  (no checkpoint files) and restored at the end. bf16 on GPUs that support it, fp32 on CPU;
+  SDPA attention.
+- ``balanced``: a class-weighted cross-entropy (1 / class frequency in the training part)
+  instead of the plain one, for imbalanced classes where a small model otherwise predicts
+  only the majority.
+- Learning rate, batch, epochs, patience and warm-up left as ``None`` come from the model's scale
+  (:mod:`gener.training.scale`).
+- ``progress`` gets one line per epoch: epoch, train loss, validation metric, elapsed.
 
 ``run_finetune`` is one training run; :mod:`gener.training.crossval` runs folds and grids.
 """
@@ -18,10 +25,11 @@
 from __future__ import annotations
 
 import copy
+import math
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -40,14 +48,16 @@ PROBLEM_TYPES = {"classification": "single_label_classification", "multilabel": 
 
 @dataclass
 class FinetuneSettings:
-    learning_rate: float = 1e-5
-    batch_size: int = 64  # effective batch; micro_batch x accumulation
+    learning_rate: float | None = None  # None: by model scale (gener.training.scale)
+    batch_size: int | None = None  # effective batch; micro_batch x accumulation
     micro_batch: int | None = None
-    epochs: int = 20  # the most; early stopping usually ends sooner
-    patience: int = 5
+    epochs: int | None = None  # the most; early stopping usually ends sooner
+    warmup_epochs: float | None = None  # linear warm-up, a fraction of the first epoch
+    patience: int | None = None  # evaluations without improvement before stopping
     plateau_patience: int = 2  # flat evaluations before the learning rate is halved
     max_length: int | None = None  # tokens; default the model's context
     metric: str | None = None  # validation metric; default per task (gener.metrics.DEFAULT_METRIC)
+    balanced: bool = False  # classification: weigh each class's loss by 1 / its training frequency
     seed: int = 0
     model_overrides: dict = field(default_factory=dict)  # preset config fields (tests, tiny models)
 
@@ -61,6 +71,23 @@ class RunResult:
     seconds: float
     test_logits: np.ndarray | None = None
     model: torch.nn.Module | None = None
+
+
+SCALED = {"learning_rate": "lr", "batch_size": "batch", "epochs": "epochs", "patience": "patience",
+          "warmup_epochs": "warm-up"}
+
+
+def with_scale_defaults(model_name: str, settings: FinetuneSettings, given=()) -> tuple[FinetuneSettings, str | None]:
+    """``settings`` with every unset field (not in ``given``, e.g. a grid's axes) taken from the
+    model's scale, and a line saying which and why (None when nothing was unset)."""
+    unset = [k for k in SCALED if getattr(settings, k) is None and k not in given]
+    if not unset:
+        return settings, None
+    from gener.training.scale import scale_defaults
+
+    d = scale_defaults(model_name, settings.model_overrides)
+    chosen = ", ".join(f"{SCALED[k]} {getattr(d, k):g}" for k in unset)
+    return replace(settings, **{k: getattr(d, k) for k in unset}), f"{d.why}: {chosen}"
 
 
 # --- model and inputs ---------------------------------------------------------------------
@@ -179,13 +206,64 @@ class KeepBestAndStop(TrainerCallback):
                 control.should_training_stop = True
 
 
+def balanced_loss(labels: np.ndarray, num_labels: int):
+    """Cross-entropy with class weights n / (classes x count): a minority class counts as much
+    as the majority, so a small model cannot settle on always predicting the majority (MCC 0)."""
+    counts = np.bincount(labels, minlength=num_labels).astype(np.float64)
+    weights = torch.tensor(np.where(counts > 0, counts.sum() / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.0),
+                           dtype=torch.float32)
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs.logits.float()
+        total = torch.nn.functional.cross_entropy(logits, labels.view(-1), weight=weights.to(logits.device),
+                                                  reduction="sum")
+        # the Trainer sums micro-batches: divide by the accumulated batch, weighted as the terms are
+        return total / (num_items_in_batch if num_items_in_batch is not None else len(labels))
+
+    return loss
+
+
+class WarmUp(TrainerCallback):
+    """Linear warm-up over the first ``steps`` optimizer steps; reduce-on-plateau (which the
+    Trainer steps only at evaluations, after warm-up) takes over from the peak."""
+
+    def __init__(self, steps: int):
+        self.steps, self.peaks = steps, None
+
+    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
+        if optimizer is None or state.global_step >= self.steps:
+            return
+        if self.peaks is None:
+            self.peaks = [g["lr"] for g in optimizer.param_groups]
+        for group, peak in zip(optimizer.param_groups, self.peaks):
+            group["lr"] = peak * (state.global_step + 1) / self.steps
+
+
+class EpochLines(TrainerCallback):
+    """One progress line per evaluation: epoch, train loss, validation metric, elapsed."""
+
+    def __init__(self, metric: str, write, prefix: str = ""):
+        self.metric, self.write, self.prefix = metric, write, prefix
+        self.loss, self.started = float("nan"), time.time()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.loss = logs["loss"]
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        value = (metrics or {}).get(f"eval_{self.metric}", float("nan"))
+        self.write(f"{self.prefix}epoch {round(state.epoch or 0)}/{round(args.num_train_epochs)}: "
+                   f"train loss {self.loss:.4f}, valid {self.metric} {value:.4f}, {time.time() - self.started:.0f} s")
+
+
 def run_finetune(model_name: str, task: str, label_names: list[str], train: LabelledSet, valid: LabelledSet,
                  test: LabelledSet | None, settings: FinetuneSettings, *, keep_model: bool = False,
-                 warn=None) -> RunResult:
+                 warn=None, progress=None, prefix: str = "") -> RunResult:
     """Train on ``train``, select the epoch on ``valid``, report ``valid`` and ``test`` metrics."""
     from transformers import set_seed
 
     started = time.time()
+    settings, _ = with_scale_defaults(model_name, settings)
     metric = M.check_metric(task, settings.metric or M.DEFAULT_METRIC[task], len(label_names))
     family = model_family(model_name)
     tokenizer = load_tokenizer_for(model_name)
@@ -229,9 +307,16 @@ def run_finetune(model_name: str, task: str, label_names: list[str], train: Labe
         return M.compute_metrics(task, eval_pred.label_ids, eval_pred.predictions)
 
     keeper = KeepBestAndStop(metric, settings.patience)
+    callbacks = [keeper]
+    steps_per_epoch = max(1, math.ceil(len(train) / (micro * accumulation)))
+    if settings.warmup_epochs:
+        callbacks.append(WarmUp(max(1, round(min(1.0, settings.warmup_epochs) * steps_per_epoch))))
+    if progress is not None:
+        callbacks.append(EpochLines(metric, progress, prefix))
+    loss = balanced_loss(train.labels, len(label_names)) if settings.balanced and task == "classification" else None
     trainer = Trainer(model=model, args=args, train_dataset=sets["train"], eval_dataset=sets["valid"],
                       data_collator=PadCollator(tokenizer.pad_token_id, task), compute_metrics=compute,
-                      callbacks=[keeper])
+                      callbacks=callbacks, compute_loss_func=loss)
     trainer.remove_callback(PrinterCallback)  # per-epoch dicts on stdout; the caller logs each run
     try:
         trainer.train()

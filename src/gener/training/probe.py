@@ -1,0 +1,97 @@
+"""Frozen embeddings for the linear probe (``gener finetune classify --freeze``).
+
+Every sequence goes through the model once, with the same input as fine-tuning
+(:func:`gener.training.classify.encode_sequences`); its features are the mean over its DNA
+tokens (specials and padding excluded) of the hidden states at up to ``DEPTHS`` evenly
+spaced depths, from the embedding output to the last layer, concatenated. A linear head per
+fold (:mod:`gener.training.linear`) then costs seconds, so a probe of every fold costs one
+forward pass over the data instead of ``folds`` trainings.
+
+Why the mean of several depths and not the head's pooled token: on the built tasks the
+last-layer ``<s>`` / last token of the tiny embedded models carried less than the token mean,
+and lower layers keep composition that the last layer of a CDS annotator discards
+(benchmarks/understanding.py measures it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gener.training.classify import build_classifier, encode_sequences, load_tokenizer_for, model_family
+
+DEPTHS = 5
+
+
+def depths(layers: int) -> list[int]:
+    """Indices into ``hidden_states`` (0 = embeddings, ``layers`` = last layer)."""
+    if layers + 1 <= DEPTHS:
+        return list(range(layers + 1))
+    return sorted({round(i * layers / (DEPTHS - 1)) for i in range(DEPTHS)})
+
+
+def embed_frozen(model_name: str, sequences: list[str], *, max_length: int | None = None,
+                 overrides: dict | None = None, max_batch_tokens: int = 16384, warn=None) -> np.ndarray:
+    """``(len(sequences), depths x hidden)`` float32 features, in input order."""
+    family = model_family(model_name)
+    tokenizer = load_tokenizer_for(model_name)
+    model = build_classifier(model_name, "classification", ["a", "b"], overrides).eval()
+    body = model.model
+    max_length = max_length or model.config.max_position_embeddings
+    ids, truncated = encode_sequences(sequences, tokenizer, family, max_length)
+    if truncated and warn is not None:
+        warn(f"{truncated:,} of {len(ids):,} sequences longer than {max_length:,} tokens were truncated")
+    picks = depths(model.config.num_hidden_layers)
+    device = next(body.parameters()).device
+    out = np.zeros((len(ids), len(picks) * model.config.hidden_size), np.float32)
+    order = np.argsort([len(i) for i in ids])  # similar lengths together: little padding
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * len(ids[order[stop]]) <= max_batch_tokens:
+            stop += 1
+        rows = [ids[i] for i in order[start:stop]]
+        width = max(len(r) for r in rows)
+        x = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        dna = torch.zeros((len(rows), width), dtype=torch.float32)  # DNA tokens: not <s>, not padding
+        for r, row in enumerate(rows):
+            x[r, : len(row)] = torch.as_tensor(row)
+            mask[r, : len(row)] = 1
+            dna[r, 1: len(row) - (1 if family == "generator" else 0)] = 1
+        with torch.inference_mode():
+            hidden = body(input_ids=x.to(device), attention_mask=mask.to(device),
+                          output_hidden_states=True).hidden_states
+            weights = (dna / dna.sum(1, keepdim=True).clamp(min=1)).to(device)[..., None]
+            pooled = torch.cat([(hidden[d].float() * weights).sum(1) for d in picks], dim=1)
+        out[order[start:stop]] = pooled.cpu().numpy()
+        start = stop
+    return out
+
+
+# --model auto: both embedded models are candidates (in this order: the first wins a tie).
+CANDIDATES = ("gener-generator-tiny", "gener-annotator-tiny")
+
+
+def choose_encoder(task: str, num_labels: int, metric: str, sequences: list[str], labels: np.ndarray, runs_data, *,
+                   warn=None) -> tuple[str, dict[str, float], np.ndarray]:
+    """The candidate whose frozen embeddings score best on the validation folds with a linear
+    head - never the test split. ``sequences`` may go on past the labelled pool (the test
+    split): they are embedded too, and the chosen model's features are returned for reuse."""
+    from gener import metrics as M
+    from gener.errors import GenerInputError
+    from gener.modeling.loading import EMBEDDED_MODELS
+    from gener.training.linear import fit_per_fold
+
+    scores, features, best = {}, {}, None
+    for name in CANDIDATES:
+        if not EMBEDDED_MODELS[name].available():
+            continue
+        features[name] = embed_frozen(name, sequences, warn=warn)
+        runs = fit_per_fold(task, num_labels, metric, features[name][: len(labels)], labels, runs_data)
+        scores[name] = float(np.mean([r["valid"][metric] for r in runs]))
+        if best is None or M.better(metric, scores[name], scores[best]):
+            best = name
+    if best is None:
+        raise GenerInputError("--model auto: no embedded model is installed here; pass --model NAME")
+    return best, scores, features[best]
