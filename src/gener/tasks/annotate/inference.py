@@ -79,8 +79,9 @@ def model_labels(model) -> int:
 
 def fast_cpu_bf16() -> bool:
     """True where the CPU has bf16 matrix units (AMX or AVX512-BF16): there bf16 autocast runs
-    the small annotator about 1.7x faster than fp32 with probabilities within ~0.04 of it
-    (benchmarks/annotate.py); elsewhere bf16 on a CPU is slower than fp32."""
+    the small annotator between 1.0x and 1.7x as fast as fp32 (it depends on machine load),
+    with probabilities within ~0.04 of it (benchmarks/annotate.py --options); elsewhere bf16
+    on a CPU is slower than fp32."""
     checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
