@@ -129,12 +129,10 @@ def build_classifier(name: str, task: str, label_names: list[str], overrides: di
 
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialised score" is the point, not a warning
-    hf_logging.disable_progress_bar()
     try:
         return cls.from_pretrained(directory, config=config, dtype=torch.float32, attn_implementation="sdpa")
     finally:
-        hf_logging.set_verbosity(level)
-        hf_logging.enable_progress_bar()
+        hf_logging.set_verbosity(level)  # loading bars: gener.progress decides (-v)
 
 
 def encode_sequences(sequences: list[str], tokenizer, family: str, max_length: int) -> tuple[list[np.ndarray], int]:
