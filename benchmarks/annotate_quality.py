@@ -89,23 +89,14 @@ def model_probabilities(annotator, name, records, cache: Path | None):
 def run_tool(tool: str, records, annotator=None, probs=None):
     table = records[0].transl_table
     if tool in EVIDENCE:
-        import numpy as np
-
-        from gener.tasks.annotate.annotator import genes_from_probabilities
         from gener.tasks.annotate.output import to_record
 
         annotator.table = table  # the genome's code, as Prodigal is given it
         annotator.evidence = EVIDENCE[tool]
         statistics = annotator.genome_statistics([r.sequence for r in records])
-        options = annotator.decoding(statistics.mode if statistics is not None else "single")
-        out = []
-        for r, p in zip(records, probs):
-            if annotator.evidence == "genome":
-                p = np.zeros((2, len(r.sequence), annotator.num_labels), dtype=np.float32)
-            genes = genes_from_probabilities(r.id, r.sequence, p, table=table, circular=r.circular,
-                                             statistics=statistics, **options)
-            out.append(to_record(r.id, r.sequence, genes))
-        return out
+        group = [(r.id, r.sequence, r.circular) for r in records]
+        results = annotator.decode_group(group, None if annotator.evidence == "genome" else probs, statistics)
+        return [to_record(*result) for result in results]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short genomes: pyrodigal's training-size warning
         return prodigal_annotate(records, mode=tool.split("-")[1], translation_table=table)

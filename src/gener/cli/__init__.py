@@ -265,20 +265,10 @@ def _check_override(key: str, value, item: str) -> None:
 
 def check_device(value: Optional[str]) -> Optional[str]:
     """``--device``: a torch device name this machine has (checked before any model loads)."""
-    if value is None:
-        return None
-    import torch
+    if value is not None:
+        from gener.modeling.loading import check_device as _check
 
-    try:
-        device = torch.device(value)
-    except (RuntimeError, TypeError):
-        raise GenerInputError(f"--device {value!r}: not a torch device (examples: cpu, cuda, cuda:1, mps)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GenerInputError(f"--device {value!r}: this torch has no usable CUDA GPU")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise GenerInputError(f"--device {value!r}: there are {torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise GenerInputError(f"--device {value!r}: MPS is not available here")
+        _check(value)
     return value
 
 

@@ -70,6 +70,22 @@ _TASK_BY_ARCH_SUFFIX = {
 }
 
 
+def check_device(value, label: str = "--device") -> torch.device:
+    """A torch device name this machine has, as a device; anything else is one error naming
+    ``label`` (checked before any model loads)."""
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        raise GenerInputError(f"{label} {value!r}: not a torch device (examples: cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GenerInputError(f"{label} {value!r}: this torch has no usable CUDA GPU")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise GenerInputError(f"{label} {value!r}: there are {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GenerInputError(f"{label} {value!r}: MPS is not available here")
+    return device
+
+
 def load(name_or_path, *, task: str | None = None, device=None, dtype=None):
     """Return ``(model, tokenizer)``, the model in eval mode on ``device``.
 

@@ -309,7 +309,7 @@ class Annotator:
 
     def _annotate_group(self, group, statistics, progress):
         if self.evidence == "genome":  # the model is not consulted: no forward pass at all
-            probs = [np.zeros((2, len(seq), self.num_labels), dtype=np.float32) for _, seq, _ in group]
+            probs = None
             if progress is not None:
                 for rid, seq, _ in group:
                     progress(rid, len(seq))
@@ -320,6 +320,14 @@ class Annotator:
                     progress(group[index][0], bases)
 
             probs = self._predict([g[1] for g in group], [g[2] for g in group], report)
+        yield from self.decode_group(group, probs, statistics)
+
+    def decode_group(self, group, probs, statistics) -> Iterator[Result]:
+        """``(record id, sequence, genes)`` of ``(id, sequence, circular)`` records from their
+        model probabilities (None with ``evidence="genome"``: no model evidence) and the
+        input's ``genome_statistics``, with this annotator's decoding settings."""
+        if probs is None:
+            probs = [np.zeros((2, len(seq), self.num_labels), dtype=np.float32) for _, seq, _ in group]
         options = self.decoding(statistics.mode if statistics is not None else "single")
         for (rid, seq, circ), p in zip(group, probs):
             yield rid, seq, genes_from_probabilities(rid, seq, p, table=self.table, circular=circ,
@@ -336,7 +344,7 @@ def _unpack(rec) -> tuple[str, str, bool]:
 
 
 def _load(name: str, device):
-    from gener.modeling.loading import EMBEDDED_MODELS, load_directory, read_config, resolve
+    from gener.modeling.loading import EMBEDDED_MODELS, check_device, load_directory, read_config, resolve
 
     if name in EMBEDDED_MODELS and not EMBEDDED_MODELS[name].available():
         raise GenerInputError(
@@ -344,14 +352,7 @@ def _load(name: str, device):
             "train one with `gener finetune annotator` and pass it with --model DIR"
         )
     if device is not None:
-        import torch
-
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise GenerInputError(f"unknown device {device!r} (examples: cpu, cuda, cuda:1, mps)") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise GenerInputError(f"device {str(device)!r} asked for, but this torch has no usable CUDA GPU")
+        device = check_device(device, label="device")
     directory = resolve(name)
     archs = read_config(directory).get("architectures") or []
     if not any(a.endswith("ForTokenClassification") for a in archs):

@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gener.errors import GenerInputError
+from gener.tasks.annotate.selftrain import FIELDS as GENOME_FIELDS
 
 PRODIGAL_STARTS = ("ATG", "GTG", "TTG")
 EPS = 1e-7  # probability floor before the log: a hard 0 must not make a score -inf
@@ -441,7 +442,7 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
             evidence = {"model_coding": float(model_coding[c]), "model_start": float(model_start[c])}
         if start_scores is not None:
             evidence.update({f"genome_{k}" if k in ("coding", "start") else k: float(stats[k][c])
-                             for k in ("coding", "start", "rbs", "upstream", "start_codon")})
+                             for k in GENOME_FIELDS})
         calls.append(Call(
             start=gs, end=ge, strand=strand,
             partial_start=five if strand == 1 else three,
@@ -456,16 +457,15 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
 def _genome_evidence(start_scores, strand_index, begin, length):
     """Genome-statistics terms of every candidate (zeros without statistics) and whether the
     statistics scored its start; a - strand start sits at genome index ``length - 1 - begin``."""
-    fields = ("coding", "start", "rbs", "upstream", "start_codon")
+    out = {k: np.zeros(len(begin)) for k in GENOME_FIELDS}
     if start_scores is None:
-        return {k: np.zeros(len(begin)) for k in fields}, np.ones(len(begin), dtype=bool)
-    out = {k: np.zeros(len(begin)) for k in fields}
+        return out, np.ones(len(begin), dtype=bool)
     known = np.zeros(len(begin), dtype=bool)
     for si in range(2):
         rows = np.flatnonzero(strand_index == si)
         where = begin[rows] if si == 0 else length - 1 - begin[rows]
         scores, found = start_scores.lookup(si, where)
-        for k in fields:
+        for k in GENOME_FIELDS:
             out[k][rows] = scores[k]
         known[rows] = found
     return out, known
