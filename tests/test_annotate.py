@@ -223,7 +223,11 @@ def test_overlapping_genes_on_opposite_strands_and_in_other_frames_are_separate(
     rng = np.random.default_rng(1)
     seq = "".join(rng.choice(list("ACGT"), 20000, p=[0.1, 0.4, 0.4, 0.1]))  # GC-rich: long ORFs
     plus, minus = _scan_orfs(seq, 1), _scan_orfs(seq, -1)
-    pair = next((p, m) for p in plus for m in minus if 40 <= min(p[1], m[1]) - max(p[0], m[0]) <= 150)
+    def overlap(p, m):
+        return min(p[1], m[1]) - max(p[0], m[0])
+
+    # tail to tail (3' ends overlap: the + gene on the left), as in convergent operons
+    pair = next((p, m) for p in plus for m in minus if p[0] < m[0] and p[1] < m[1] and 40 <= overlap(p, m) <= 150)
     same = next((p, q) for p in plus for q in plus if p[0] < q[0] and 10 <= p[1] - q[0] <= 40 and (q[0] - p[0]) % 3)
     background = np.zeros((2, len(seq), 5), dtype=np.float32)
     background[..., 0] = 0.9
@@ -234,6 +238,14 @@ def test_overlapping_genes_on_opposite_strands_and_in_other_frames_are_separate(
             _paint(probs, a, e, s)
         called = {(g.start, g.end, g.strand) for g in genes_from_probabilities("syn", seq, probs)}
         assert {(a, e, s) for (a, e), s in zip(genes, strands)} <= called
+    # head to head (5' ends overlap: the - gene on the left): Prodigal allows no such overlap
+    heads = next((p, m) for p in plus for m in minus if m[0] < p[0] and m[1] < p[1] and 40 <= overlap(p, m) <= 150)
+    probs = background.copy()
+    for (a, e), s in zip(heads, (1, -1)):
+        _paint(probs, a, e, s)
+    called = genes_from_probabilities("syn", seq, probs)
+    assert any(g.end == heads[0][1] and g.strand == 1 or g.start == heads[1][0] and g.strand == -1 for g in called)
+    assert not any(m.start < p.start < m.end for p in called if p.strand == 1 for m in called if m.strand == -1)
 
 
 def test_noisy_probabilities_still_give_valid_orfs_only():
@@ -340,6 +352,7 @@ def test_windows_are_stitched_by_averaging(tiny_model):
     # bf16 (the default on CPUs with bf16 units, and asked for here) stays close to fp32
     fast = predict_proba(tiny_model, seq, window=512, overlap=128, batch_size=3, precision="bf16")
     assert np.abs(fast - probs).max() < 0.05
+    assert next(tiny_model.parameters()).dtype == torch.float32  # bf16 runs a copy: the model is left as it was
 
 
 def test_short_and_many_contigs_and_ambiguous_bases(tiny_model):

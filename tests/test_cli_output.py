@@ -236,6 +236,25 @@ def test_progress_off_a_terminal(capsys):
         "annotating: 1,203,000/4,641,652 bp (25.9%), 21,406 bp/s, ETA 2m41s")
 
 
+def test_resumed_training_rate_counts_only_this_run(capsys, monkeypatch):
+    """A run resumed at step 500 of 2000 reports its own pace, not 500 steps in 10 s."""
+    import gener.progress as progress
+
+    clock = iter([0.0, 1.0, 10.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+
+    class State:
+        is_world_process_zero, global_step, max_steps = True, 0, 2000
+
+    steps = trainer_callback("training")
+    steps.on_train_begin(None, State(), None)
+    steps.bar.interval = 0
+    for State.global_step in (501, 510):  # the Trainer loads the checkpoint's step after on_train_begin
+        steps.on_step_end(None, State(), None)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("training: 510/2,000 steps (25.5%), 1.0 steps/s, ETA 24m50s"), line
+
+
 def test_trainer_logs_are_numbers(capsys):
     class State:
         is_world_process_zero, global_step, max_steps = True, 40, 300

@@ -69,9 +69,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def plain_line(label: str, done: float, total: float | None, unit: str, elapsed: float) -> str:
-    """``label: done/total unit (pct), rate unit/s, ETA t`` (what a log file gets)."""
-    rate = done / elapsed if elapsed > 0 else 0.0
+def plain_line(label: str, done: float, total: float | None, unit: str, elapsed: float, *,
+               resumed: float = 0.0) -> str:
+    """``label: done/total unit (pct), rate unit/s, ETA t`` (what a log file gets); the rate
+    counts only what was done in ``elapsed``, not the ``resumed`` part done before."""
+    rate = (done - resumed) / elapsed if elapsed > 0 else 0.0
     text = f"{label}: {done:,.0f}" + (f"/{total:,.0f}" if total else "") + f" {unit}"
     if total:
         text += f" ({100 * done / total:.1f}%)"
@@ -91,6 +93,7 @@ class Progress:
                  terminal: bool | None = None):
         self.label, self.total, self.unit, self.interval = label, total, unit, interval
         self.done = 0.0
+        self.resumed = 0.0  # done before this run (a resumed training), left out of the rate
         self._terminal = stderr.is_terminal if terminal is None else terminal
         self._bar = None
         self._started = self._last = 0.0
@@ -128,15 +131,22 @@ class Progress:
 
             self._bar.update(self._task, description=escape(text))
 
+    def resume_at(self, done: float) -> None:
+        """Start the count at ``done`` (work finished by an earlier run)."""
+        self.done = self.resumed = float(done)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+
     def advance(self, n: float = 1) -> None:
         self.done += n
         now = time.monotonic()
         if self._bar is not None:
             elapsed = max(now - self._started, 1e-9)
-            self._bar.update(self._task, advance=n, rate=f"{self.done / elapsed:,.0f} {self.unit}/s")
+            self._bar.update(self._task, advance=n, rate=f"{(self.done - self.resumed) / elapsed:,.0f} {self.unit}/s")
         elif not is_quiet() and now - self._last >= self.interval:
             self._last = now
-            stderr.print(plain_line(self.label, self.done, self.total, self.unit, now - self._started),
+            stderr.print(plain_line(self.label, self.done, self.total, self.unit, now - self._started,
+                                    resumed=self.resumed),
                          markup=False, highlight=False)
 
     def update_to(self, done: float) -> None:
@@ -158,10 +168,11 @@ def trainer_callback(label: str = "training"):
         def on_train_begin(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
                 self.bar = Progress(label, total=state.max_steps or None, unit="steps").__enter__()
-                self.bar.update_to(state.global_step)
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.bar is not None:
+                if not self.bar.done:  # the Trainer loads a resumed run's step after on_train_begin
+                    self.bar.resume_at(state.global_step - 1)
                 self.bar.update_to(state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kwargs):

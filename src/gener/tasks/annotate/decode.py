@@ -19,8 +19,9 @@ plus the start-site term (0 without class 4 or for a gene without a start). The 
 evidence** (``statistics``, selftrain.py) is what Prodigal learns from the genome itself: the
 in-frame coding score of the ORF and the start-site score (RBS motif / spacer or upstream
 composition, start codon usage), looked up per candidate start. A gene's **score** combines
-them with :class:`Weights` plus ``length_bias`` per bp (weights chosen on training genomes,
-benchmarks/tune_decoder.py): ``cscore`` = the coding parts, ``sscore`` = the start parts,
+them with :class:`Weights` (one weight each for the model's body and start terms and the
+genome's coding and start scores) plus ``length_bias`` per bp (chosen on training genomes
+the model did not learn from, benchmarks/tune_decoder.py): ``cscore`` = the coding parts, ``sscore`` = the start parts,
 score = cscore + sscore. With the genome's coding weight at 1 the score is on Prodigal's
 scale, and **confidence** is Prodigal's, the logistic of the score (in %). Each call also
 carries the unweighted parts (``EVIDENCE``). A candidate start the genome statistics did not
@@ -50,10 +51,12 @@ Rules (what a reported gene is):
 6. Genes are chosen greedily by score (highest first, only scores above ``min_score``).
    A gene is rejected when it lies inside a chosen gene (or around one), or overlaps a
    chosen gene on the same strand by more than ``max_overlap_same`` bp (60, Prodigal's
-   MAX_SAM_OVLP) or on the opposite strand by more than ``max_overlap_opposite`` bp (200,
-   Prodigal's MAX_OPP_OVLP); a rejected gene retries its next-best shorter start (the
-   conflict is often only at the 5' end). Genes in different frames of one strand may
-   thus overlap a little, and genes on opposite strands more, each reported separately.
+   MAX_SAM_OVLP), overlaps a gene of the opposite strand at its 5' end (head to head:
+   Prodigal allows none), or overlaps one at its 3' end (tail to tail) by more than
+   ``max_overlap_opposite`` bp (200, Prodigal's MAX_OPP_OVLP); a rejected gene retries
+   its next-best shorter start (the conflict is often only at the 5' end). Genes in
+   different frames of one strand may thus overlap a little, and genes on opposite
+   strands more at their 3' ends, each reported separately.
 7. Start refinement for same-strand overlaps: one label track per strand cannot say
    "coding in two frames", so where two chosen genes of a strand overlap (operon ATGA-style
    overlaps: one gene in seven in E. coli) the bases shared with the other gene are scored
@@ -120,12 +123,18 @@ class Call:
 @dataclass(frozen=True)
 class Weights:
     """How the decoder combines its evidence into a gene's score (see the module doc):
-    ``model`` multiplies the model's per-base log-odds and start term, ``coding`` and
-    ``start`` the genome's own statistics (selftrain.py). The defaults are the model alone."""
+    ``model`` multiplies the model's per-base log-odds over the gene, ``model_start`` its
+    start-site term (``None``: the same as ``model``), ``coding`` and ``start`` the genome's
+    own statistics (selftrain.py). The defaults are the model alone."""
 
     model: float = 1.0
     coding: float = 0.0
     start: float = 0.0
+    model_start: float | None = None
+
+    @property
+    def model_start_weight(self) -> float:
+        return self.model if self.model_start is None else self.model_start
 
     @property
     def uses_genome(self) -> bool:
@@ -336,14 +345,20 @@ class _Strand:
         self.ends: list[int] = []
         self.longest = 0
 
-    def max_overlap(self, s: int, e: int, limit: int) -> int:
+    def max_overlap(self, s: int, e: int, limit: int, head_left: bool | None = None) -> int:
         """Largest overlap with one chosen interval (stops early once above ``limit``);
-        a gene inside another, or around it, counts as infinite overlap."""
+        a gene inside another, or around it, counts as infinite overlap, and so does any
+        head-to-head overlap of genes on opposite strands (their 5' ends; Prodigal allows
+        none): ``head_left`` says on which side of ``s`` an overlapping interval of the
+        other strand starts when the overlap is head-to-head (True for a + strand gene,
+        False for a - strand one; None for genes of this strand)."""
         best = 0
         j = bisect.bisect_left(self.starts, e) - 1
         while j >= 0 and self.starts[j] > s - self.longest:
             ov = min(e, self.ends[j]) - max(s, self.starts[j])
             if ov > 0 and (s <= self.starts[j] and self.ends[j] <= e or self.starts[j] <= s and e <= self.ends[j]):
+                return 1 << 62
+            if ov > 0 and head_left is not None and (self.starts[j] < s) == head_left:
                 return 1 << 62
             if ov > best:
                 best = ov
@@ -382,7 +397,7 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
     model_coding = np.concatenate([f[5] for f in fields])
     stats, known = _genome_evidence(start_scores, strand_index, begin, length)
     cscore = weights.model * model_coding + weights.coding * stats["coding"] + length_bias * (end - begin)
-    sscore = weights.model * model_start + weights.start * stats["start"]
+    sscore = weights.model_start_weight * model_start + weights.start * stats["start"]
     score = cscore + sscore
     if weights.uses_genome:
         score[~known] = -np.inf  # a start the genome statistics do not know cannot be weighed against the rest
@@ -438,7 +453,7 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
         five, three = bool(edge5[c]), bool(open3[c])
         total = adjusted[c]
         evidence = {}
-        if weights.model:
+        if weights.model or weights.model_start_weight:
             evidence = {"model_coding": float(model_coding[c]), "model_start": float(model_start[c])}
         if start_scores is not None:
             evidence.update({f"genome_{k}" if k in ("coding", "start") else k: float(stats[k][c])
@@ -474,7 +489,7 @@ def _genome_evidence(start_scores, strand_index, begin, length):
 def _fits(chosen, si, gs, ge, max_same, max_opp) -> bool:
     if chosen[si].max_overlap(gs, ge, max_same) > max_same:
         return False
-    return chosen[1 - si].max_overlap(gs, ge, max_opp) <= max_opp
+    return chosen[1 - si].max_overlap(gs, ge, max_opp, head_left=si == 0) <= max_opp
 
 
 def _refine_starts(selected, adjusted, order, first_of_group, group_end, strand_index, begin, end, edge5,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import copy
+
 import numpy as np
 import torch
 
@@ -26,7 +28,10 @@ from gener.errors import GenerInputError
 PAD_ID = 3
 WEIGHTINGS = ("uniform", "taper")
 PRECISIONS = ("auto", "bf16", "fp32")
-TOKENS_PER_BATCH = 32768  # default batch = this many tokens' worth of windows
+# Default batch = this many tokens' worth of windows: small enough that a batch's activations
+# stay in the CPU's caches (2x faster than 32k tokens for the tiny annotator on 2 cores,
+# benchmarks/annotate.py --options), large enough to keep a GPU busy for small models.
+TOKENS_PER_BATCH = 8192
 
 
 def default_overlap(window: int) -> int:
@@ -78,22 +83,24 @@ def model_labels(model) -> int:
 
 
 def fast_cpu_bf16() -> bool:
-    """True where the CPU has bf16 matrix units (AMX or AVX512-BF16): there bf16 autocast runs
-    the small annotator between 1.0x and 1.7x as fast as fp32 (it depends on machine load),
-    with probabilities within ~0.04 of it (benchmarks/annotate.py --options); elsewhere bf16
-    on a CPU is slower than fp32."""
+    """True where the CPU has bf16 matrix units (AMX or AVX512-BF16): there the tiny annotator
+    runs about 2.5x as fast in bf16 as in fp32 on 2 cores, with probabilities within ~0.04
+    (benchmarks/annotate.py --options); elsewhere bf16 on a CPU is slower than fp32."""
     checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
-def _autocast(model, device: torch.device, precision: str):
-    """bf16 autocast for an fp32 model on a CPU with bf16 units (``precision="auto"``), or
-    as asked ("bf16" / "fp32"); GPU models already run in their own dtype."""
+def model_for(model, device: torch.device, precision: str):
+    """The model to run: a bf16 copy of an fp32 model for ``precision="bf16"``, or for
+    ``"auto"`` on a CPU with bf16 units; otherwise the model itself (GPU models already run
+    in their own dtype). A copy in bf16 weights, not autocast: autocast re-casts every weight
+    at every call, which on a CPU costs a third of the gain."""
     if precision not in PRECISIONS:
         raise GenerInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     use = precision == "bf16" or (precision == "auto" and device.type == "cpu" and fast_cpu_bf16())
-    fp32 = next(model.parameters()).dtype == torch.float32
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use and fp32)
+    if not use or next(model.parameters()).dtype != torch.float32:
+        return model
+    return copy.deepcopy(model).to(torch.bfloat16)
 
 
 def _device_of(model) -> torch.device:
@@ -159,6 +166,7 @@ def predict_proba_many(
     # sequence's windows stay together and its progress is monotone).
     jobs.sort(key=lambda j: -j[2])
     device = _device_of(model)
+    runner = model_for(model, device, precision)
 
     def forward(batch) -> np.ndarray:  # (batch, 2, width, labels) probabilities
         longest = max(w for _, _, w in batch)
@@ -170,14 +178,14 @@ def predict_proba_many(
         kwargs = {"input_ids": torch.from_numpy(ids).to(device)}
         if not mask.all():
             kwargs["attention_mask"] = torch.from_numpy(mask).to(device)
-        logits = model(**kwargs).logits  # (batch, width, 2, labels)
+        logits = runner(**kwargs).logits  # (batch, width, 2, labels)
         if logits.shape[1] != longest or logits.shape[2] != 2:
             raise ValueError(f"unexpected logits shape {tuple(logits.shape)} for {longest} input tokens")
         return torch.softmax(logits.float(), dim=-1).permute(0, 2, 1, 3).cpu().numpy()
 
     done_per_sequence = [0] * len(inputs)
     batches = [jobs[b : b + batch_size] for b in range(0, len(jobs), batch_size)]
-    with torch.inference_mode(), _autocast(model, device, precision):
+    with torch.inference_mode():
         # Under torchrun, each rank runs every N-th batch and rank 0 stitches them all, in order.
         for batch, probs in distributed.map_in_order(forward, batches):
             for row, (index, start, width) in enumerate(batch):
