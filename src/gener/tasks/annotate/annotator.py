@@ -71,7 +71,7 @@ class Gene:
     score: float  # log-likelihood ratio, nats: cscore + sscore
     cscore: float
     sscore: float
-    confidence: float  # 0..100: mean model probability of the gene's own per-base labels
+    confidence: float  # 0..100: Prodigal's, the logistic of the score
     nucleotides: str  # 5'->3', stop codon included when present
     table: int = 11
     parts: list[tuple[int, int]] = field(default_factory=list)

@@ -29,7 +29,7 @@ PAD_ID = 3
 WEIGHTINGS = ("uniform", "taper")
 PRECISIONS = ("auto", "bf16", "fp32")
 # Default batch = this many tokens' worth of windows: small enough that a batch's activations
-# stay in the CPU's caches (2x faster than 32k tokens for the tiny annotator on 2 cores,
+# stay in the CPU's caches (1.4x as fast as 32k tokens for the tiny annotator on 2 cores,
 # benchmarks/annotate.py --options), large enough to keep a GPU busy for small models.
 TOKENS_PER_BATCH = 8192
 
@@ -84,7 +84,7 @@ def model_labels(model) -> int:
 
 def fast_cpu_bf16() -> bool:
     """True where the CPU has bf16 matrix units (AMX or AVX512-BF16): there the tiny annotator
-    runs about 2.5x as fast in bf16 as in fp32 on 2 cores, with probabilities within ~0.04
+    runs about 1.9x as fast in bf16 as in fp32 on 2 cores, with probabilities within ~0.3
     (benchmarks/annotate.py --options); elsewhere bf16 on a CPU is slower than fp32."""
     checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
