@@ -15,11 +15,10 @@ terms keep Prodigal's own parameters (see ``FREE``); the model's weights (and, f
 alone, its length bias and threshold) are chosen by coordinate ascent (two rounds over small
 grids) on the exact match pooled over the tuning genomes (what gener is measured by), with
 calling more than 10% more genes than Prodigal counted against it (``objective``; not the
-reference's count: references list only the genes someone validated),
-separately for each
+reference's count: references list only the genes someone validated), separately for each
 evidence source and mode the annotator offers ("both", "model", "genome"; single mode =
-trained on the genome, meta mode = pre-trained bins). The model's
-probabilities are computed once per genome (``--cache`` keeps them). ``--write`` stores the
+trained on the genome, meta mode = pre-trained bins). The model's probabilities are
+computed once per genome (``--cache`` keeps them). ``--write`` stores the
 result in the model's decoder.json, which the Annotator reads. The tuning genomes must be
 ones the model was not trained on, or the model's weight comes out too high.
 """
@@ -50,7 +49,6 @@ TUNING = "mthermautotrophicus,amarina-plasmids,rdenitrificans"
 GRIDS = {
     "model": [0.0, 0.01, 0.02, 0.03, 0.05, 0.1],
     "model_start": [0.0, 0.1, 0.2, 0.5, 1.0, 2.0],
-    "start": [0.5, 1.0, 1.5, 2.0],
     "length_bias": [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5],
     "min_score": [-10.0, 0.0, 5.0, 10.0, 20.0],
 }
@@ -100,9 +98,10 @@ def score(genomes, params, mode) -> tuple[float, dict]:
         totals = pooled if totals is None else totals + pooled
     r, p = totals.gene_exact_recall, totals.gene_exact_precision
     f1 = 2 * r * p / (r + p) if r + p else 0.0
-    counts = totals.counts()
-    return objective(totals.exact_match, counts["pred_genes"], prodigal), {"exact_f1": f1, "exact_match": totals.exact_match, "start_accuracy": totals.start_accuracy,
-                "pred_genes": totals.counts()["pred_genes"]}
+    predicted = totals.counts()["pred_genes"]
+    return objective(totals.exact_match, predicted, prodigal), {
+        "exact_f1": f1, "exact_match": totals.exact_match, "start_accuracy": totals.start_accuracy,
+        "pred_genes": predicted}
 
 
 def objective(exact_match: float, predicted: int, prodigal: int) -> float:
@@ -118,9 +117,9 @@ def tune(genomes, source, mode, rounds=2):
         for name in FREE[source]:
             for value in GRIDS[name]:
                 trial = {**params, name: value}
-                value, trial_info = score(genomes, trial, mode)
-                if value > best + 1e-6:
-                    best, info, params = value, trial_info, trial
+                result, trial_info = score(genomes, trial, mode)
+                if result > best + 1e-6:
+                    best, info, params = result, trial_info, trial
         print(f"# {source}-{mode}: {params} -> {info}", file=sys.stderr, flush=True)
     return params, info
 
