@@ -248,6 +248,26 @@ def test_overlapping_genes_on_opposite_strands_and_in_other_frames_are_separate(
     assert not any(m.start < p.start < m.end for p in called if p.strand == 1 for m in called if m.strand == -1)
 
 
+def test_best_path_takes_the_best_total_under_prodigals_overlap_rules():
+    from gener.tasks.annotate.decode import _best_path
+
+    def path(genes, length=5000):  # genes: (genome start, genome end, strand, score)
+        strand = np.array([0 if g[2] == 1 else 1 for g in genes])
+        begin = np.array([g[0] if g[2] == 1 else length - g[1] for g in genes])
+        end = np.array([g[1] if g[2] == 1 else length - g[0] for g in genes])
+        score = np.array([g[3] for g in genes], dtype=float)
+        return sorted(_best_path(score, 0.0, strand, begin, end, length, 60, 200))
+
+    # one long gene (10) or the two genes inside it (6 + 6): the two, which greedy would miss
+    assert path([(0, 1000, 1, 10.0), (0, 480, 1, 6.0), (520, 1000, 1, 6.0)]) == [1, 2]
+    # 3' ends of opposite-strand genes may overlap by 100 bp (tail to tail) ...
+    assert path([(0, 600, 1, 5.0), (500, 1200, -1, 5.0)]) == [0, 1]
+    # ... their 5' ends may not (head to head), nor may same-strand genes by more than 60 bp
+    assert path([(0, 600, -1, 5.0), (500, 1200, 1, 4.0)]) == [0]
+    assert path([(0, 600, 1, 5.0), (500, 1200, 1, 4.0)]) == [0]
+    assert path([(0, 600, 1, 5.0), (550, 1200, 1, 4.0)]) == [0, 1]
+
+
 def test_noisy_probabilities_still_give_valid_orfs_only():
     rec = next(read_genbank(ECOLI_GB))
     rng = np.random.default_rng(0)

@@ -58,7 +58,7 @@ def test_genome_evidence_alone_reproduces_prodigal(ecoli, statistics):
     genes = genes_from_probabilities("ec", ecoli, zeros, weights=Weights(model=0, coding=1, start=1),
                                      statistics=statistics)
     ours = {(g.start, g.end, g.strand) for g in genes}
-    # the same candidates and scores; only the selection differs (greedy vs Prodigal's dynamic programming)
+    # the same candidates, scores and selection (dynamic programming over the candidates)
     assert len(ours & prodigal) >= 0.9 * len(prodigal)
     assert abs(len(ours) - len(prodigal)) <= 0.1 * len(prodigal)
     gene = genes[len(genes) // 2]

@@ -46,17 +46,19 @@ Rules (what a reported gene is):
    A run of ``min_gap`` (50, Prodigal's mask size) or more ambiguous bases is a gap: no
    ORF crosses it, and ORFs reaching it are partial exactly as at a contig edge (Prodigal's
    definition of partial: "runs off the edge of a sequence or into a gap").
-5. One start per stop: the start (or edge) with the highest score; ties go to the complete
-   gene, then to the longer one.
-6. Genes are chosen greedily by score (highest first, only scores above ``min_score``).
-   A gene is rejected when it lies inside a chosen gene (or around one), or overlaps a
-   chosen gene on the same strand by more than ``max_overlap_same`` bp (60, Prodigal's
-   MAX_SAM_OVLP), overlaps a gene of the opposite strand at its 5' end (head to head:
-   Prodigal allows none), or overlaps one at its 3' end (tail to tail) by more than
-   ``max_overlap_opposite`` bp (200, Prodigal's MAX_OPP_OVLP); a rejected gene retries
-   its next-best shorter start (the conflict is often only at the 5' end). Genes in
-   different frames of one strand may thus overlap a little, and genes on opposite
-   strands more at their 3' ends, each reported separately.
+5. At most one start per stop.
+6. With the genome's statistics, the genes called are the set with the highest total score
+   (only genes above ``min_score``), found by dynamic programming over the candidates
+   sorted by right end, as Prodigal does (``_best_path``), so a stop may keep a shorter
+   start when that lets a neighbour in. With the model's evidence alone they are chosen
+   greedily by score (``_greedy_path``: that evidence rewards any coding frame, and a
+   best-total path would stack overlapping genes). Consecutive genes may overlap on the
+   same strand by at most ``max_overlap_same`` bp (60, Prodigal's MAX_SAM_OVLP), and on
+   opposite strands only at their 3' ends (tail to tail) by at most
+   ``max_overlap_opposite`` bp (200, Prodigal's MAX_OPP_OVLP); never at their 5' ends
+   (head to head), and never one inside another. Genes in different frames of one strand
+   may thus overlap a little, and genes on opposite strands more at their 3' ends, each
+   reported separately.
 7. Start refinement for same-strand overlaps: one label track per strand cannot say
    "coding in two frames", so where two chosen genes of a strand overlap (operon ATGA-style
    overlaps: one gene in seven in E. coli) the bases shared with the other gene are scored
@@ -71,7 +73,7 @@ Rules (what a reported gene is):
 
 All per-base work is numpy: cumulative sums of the per-base log-odds per frame and strand,
 searchsorted for the next in-frame stop, a lexsort to pick each stop's best start. Only the
-greedy selection loops in Python, over the candidates with a positive score (a 4.6 Mbp
+gene selection loops in Python, over the candidates with a positive score (a 4.6 Mbp
 genome decodes in about 1.5 s on one core).
 """
 
@@ -407,36 +409,24 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
     first_of_group = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
     group_end = np.r_[first_of_group[1:], len(order)]
     pos_to_group = np.repeat(np.arange(len(first_of_group)), group_end - first_of_group)
-    best = order[first_of_group]
-    positive = score[best] > min_score
-    heap = [(-score[b], int(i)) for i, b in zip(first_of_group[positive], best[positive])]
-    heapq.heapify(heap)
 
     def genome(c, b=None):
         b = int(begin[c]) if b is None else b
         e = int(end[c])
         return (b, e) if strand_index[c] == 0 else (length - e, length - b)
 
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
     chosen = (_Strand(), _Strand())
     selected: dict[int, int] = {}  # group -> candidate (row of the pooled arrays)
-    while heap:
-        _, i = heapq.heappop(heap)
-        c = order[i]
-        si = int(strand_index[c])
-        gs, ge = genome(c)
-        if _fits(chosen, si, gs, ge, max_same, max_opp):
-            chosen[si].add(gs, ge)
-            selected[int(pos_to_group[i])] = int(c)
-            continue
-        # Rejected: retry the best remaining start of the same stop that is shorter.
-        gi = pos_to_group[i]
-        for j in range(i + 1, group_end[gi]):
-            cj = order[j]
-            if score[cj] <= min_score:
-                break
-            if begin[cj] > begin[c]:
-                heapq.heappush(heap, (-score[cj], int(j)))
-                break
+    if weights.uses_genome:
+        genes = _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp)
+    else:
+        genes = _greedy_path(score, min_score, order, first_of_group, group_end, strand_index, begin, genome,
+                             max_same, max_opp)
+    for c in genes:
+        chosen[int(strand_index[c])].add(*genome(c))
+        selected[int(pos_to_group[rank[c]])] = int(c)
 
     adjusted = {c: float(score[c]) for c in selected.values()}
     if tracks[0].shape[1] >= 4 and selected and weights.model > 0:
@@ -467,6 +457,110 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
         ))
     calls.sort(key=lambda k: (k.start, k.end, -k.strand))
     return calls
+
+
+def _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp) -> list[int]:
+    """The genes (candidate rows) with the highest total score, by dynamic programming over
+    the candidates above ``min_score`` sorted by right end, as Prodigal's: each gene links to
+    the best-scoring chain that ends before it, or that ends inside it where the rules allow
+    (another gene of its strand by at most ``max_same`` bp; a + gene ending inside a - gene's
+    3' end by at most ``max_opp`` bp, tail to tail). Like Prodigal's, only consecutive genes
+    are checked against each other."""
+    cand = np.flatnonzero(np.isfinite(score) & (score > min_score))
+    plus = strand_index[cand] == 0
+    gs = np.where(plus, begin[cand], length - end[cand])
+    ge = np.where(plus, end[cand], length - begin[cand])
+    o = np.lexsort((gs, ge))
+    cand, gs, ge, plus = cand[o], gs[o], ge[o], plus[o]
+    best = np.zeros(len(cand))
+    back = np.full(len(cand), -1, dtype=np.int64)
+    done = [_Chains(), _Chains(), _Chains()]  # genes processed: of the + strand, the - strand, all
+    plus_ends: list[int] = []  # + strand genes by end, for tail-to-tail links
+    plus_rows: list[int] = []
+    for i in range(len(cand)):
+        s_i, e_i, si = int(gs[i]), int(ge[i]), 0 if plus[i] else 1
+        value, link = done[2].best_ending_by(s_i)
+        value2, link2 = done[si].best_ending_by(min(s_i + max_same, e_i - 1))
+        if value2 > value:
+            value, link = value2, link2
+        if si == 1:  # a + gene whose 3' end reaches into this - gene's 3' end
+            k = bisect.bisect_right(plus_ends, s_i)
+            while k < len(plus_ends) and plus_ends[k] <= min(s_i + max_opp, e_i - 1):
+                j = plus_rows[k]
+                if gs[j] < s_i and best[j] > value:
+                    value, link = best[j], j
+                k += 1
+        if value <= 0:
+            value, link = 0.0, -1
+        best[i] = score[cand[i]] + value
+        back[i] = link
+        done[si].add(e_i, best[i], i)
+        done[2].add(e_i, best[i], i)
+        if si == 0:
+            plus_ends.append(e_i)
+            plus_rows.append(i)
+    out = []
+    i = int(np.argmax(best)) if len(cand) else -1
+    while i >= 0:
+        out.append(int(cand[i]))
+        i = int(back[i])
+    return out
+
+
+def _greedy_path(score, min_score, order, first_of_group, group_end, strand_index, begin, genome, max_same,
+                 max_opp) -> list[int]:
+    """The genes (candidate rows) chosen greedily, highest score first, each kept when it fits
+    the overlap rules with those already kept; a rejected gene retries the next-best shorter
+    start of its stop (the conflict is often only at the 5' end). For the model's evidence
+    alone: its frame-agnostic (2-class) or frame-aware log-odds reward the bases of any
+    coding frame, so a best-total path would stack overlapping genes to count bases twice."""
+    best = order[first_of_group]
+    positive = score[best] > min_score
+    heap = [(-score[b], int(i)) for i, b in zip(first_of_group[positive], best[positive])]
+    heapq.heapify(heap)
+    group_of = np.repeat(np.arange(len(first_of_group)), group_end - first_of_group)
+    chosen = (_Strand(), _Strand())
+    out = []
+    while heap:
+        _, i = heapq.heappop(heap)
+        c = order[i]
+        si = int(strand_index[c])
+        gs, ge = genome(c)
+        if _fits(chosen, si, gs, ge, max_same, max_opp):
+            chosen[si].add(gs, ge)
+            out.append(int(c))
+            continue
+        for j in range(i + 1, group_end[group_of[i]]):
+            cj = order[j]
+            if score[cj] <= min_score:
+                break
+            if begin[cj] > begin[c]:
+                heapq.heappush(heap, (-score[cj], int(j)))
+                break
+    return out
+
+
+class _Chains:
+    """Chains processed so far, by end (appended in order): the best chain score among those
+    ending by any position."""
+
+    def __init__(self):
+        self.ends: list[int] = []
+        self.best: list[float] = []  # running maximum of the chain scores
+        self.row: list[int] = []  # where that maximum is
+
+    def add(self, end: int, value: float, row: int) -> None:
+        self.ends.append(end)
+        if self.best and self.best[-1] >= value:
+            self.best.append(self.best[-1])
+            self.row.append(self.row[-1])
+        else:
+            self.best.append(value)
+            self.row.append(row)
+
+    def best_ending_by(self, position: int) -> tuple[float, int]:
+        k = bisect.bisect_right(self.ends, position) - 1
+        return (self.best[k], self.row[k]) if k >= 0 else (0.0, -1)
 
 
 def _genome_evidence(start_scores, strand_index, begin, length):
