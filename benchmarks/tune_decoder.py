@@ -160,8 +160,8 @@ def main(argv=None) -> int:
           "| start acc | genes |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key, p, i in rows:
-        print(f"| {key} | {p['model']:g} | {p['model_start']:g} | {p['coding']:g} | {p['start']:g} | {p['length_bias']:g} | "
-              f"{p['min_score']:g} | {i['exact_f1']:.3f} | {i['exact_match']:.3f} | {i['start_accuracy']:.3f} | "
+        print(f"| {key} | {p['model']:g} | {p['model_start']:g} | {p['coding']:g} | {p['start']:g} | "
+              f"{p['length_bias']:g} | {p['min_score']:g} | {i['exact_f1']:.3f} | {i['exact_match']:.3f} | {i['start_accuracy']:.3f} | "
               f"{i['pred_genes']} |")
     if args.write:
         from gener.modeling.loading import resolve

@@ -22,10 +22,11 @@ composition, start codon usage), looked up per candidate start. A gene's **score
 them with :class:`Weights` (one weight each for the model's body and start terms and the
 genome's coding and start scores) plus ``length_bias`` per bp (chosen on training genomes
 the model did not learn from, benchmarks/tune_decoder.py): ``cscore`` = the coding parts,
-``sscore`` = the start parts, score = cscore + sscore. With the genome's coding weight at 1 the score is on Prodigal's
-scale, and **confidence** is Prodigal's, the logistic of the score (in %). Each call also
-carries the unweighted parts (``EVIDENCE``). A candidate start the genome statistics did not
-score (Prodigal skips a few ORFs) cannot be weighed and is dropped when they are in use.
+``sscore`` = the start parts, score = cscore + sscore. With the genome's coding weight at 1
+the score is on Prodigal's scale, and **confidence** is Prodigal's, the logistic of the
+score (in %). Each call also carries the unweighted parts (``EVIDENCE``). A candidate start
+the genome statistics did not score (Prodigal skips a few ORFs) cannot be weighed and is
+dropped when they are in use.
 
 Rules (what a reported gene is):
 
