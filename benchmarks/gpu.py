@@ -178,7 +178,8 @@ def part_annotate(cfg, models, records, device):
         sync(device)
         in_model[0] += time.perf_counter() - in_model.pop()
 
-    hooks = [model.register_forward_pre_hook(enter), model.register_forward_hook(leave)]
+    net = annotator.runner()  # on a CPU with bf16 units, a bf16 copy of ``model``
+    hooks = [net.register_forward_pre_hook(enter), net.register_forward_hook(leave)]
     try:
         results, seconds = timed(lambda: list(annotator.annotate_records(records)), device)
     finally:

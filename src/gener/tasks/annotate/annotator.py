@@ -227,6 +227,7 @@ class Annotator:
         self.batch_size = batch_size
         self.weighting = weighting
         self.precision = precision
+        self._runner_key = self._runner_model = None  # see runner()
         self._user_options = decode_options
         self.decode_options = dict(min_gene_length=min_gene_length, closed=closed, start_codons=start_codons)
 
@@ -292,10 +293,19 @@ class Annotator:
     # --- internals ------------------------------------------------------------------
     def _predict(self, sequences, circular, progress=None):
         return inference.predict_proba_many(
-            self.model, sequences, tokenizer=self.tokenizer, window=self.window, overlap=self.overlap,
+            self.runner(), sequences, tokenizer=self.tokenizer, window=self.window, overlap=self.overlap,
             batch_size=self.batch_size, weighting=self.weighting, circular=circular, progress=progress,
             precision=self.precision,
         )
+
+    def runner(self):
+        """The model that runs: ``model`` at this annotator's precision (inference.model_for),
+        made once rather than once per group of records, since a bf16 copy of a large model is
+        not free."""
+        key = (self.model, self.precision)
+        if self._runner_key != key:
+            self._runner_key, self._runner_model = key, inference.model_for(self.model, self.precision)
+        return self._runner_model
 
     def genome_statistics(self, sequences: list[str]):
         """The genome's own statistics (selftrain.py) for the records of one input, or None

@@ -423,8 +423,8 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
     if weights.uses_genome:
         genes = _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp)
     else:
-        genes = _greedy_path(score, min_score, order, first_of_group, group_end, strand_index, begin, genome,
-                             max_same, max_opp)
+        genes = _greedy_path(score, min_score, order, first_of_group, group_end, pos_to_group, strand_index, begin,
+                             genome, max_same, max_opp)
     for c in genes:
         chosen[int(strand_index[c])].add(*genome(c))
         selected[int(pos_to_group[rank[c]])] = int(c)
@@ -508,8 +508,8 @@ def _best_path(score, min_score, strand_index, begin, end, length, max_same, max
     return out
 
 
-def _greedy_path(score, min_score, order, first_of_group, group_end, strand_index, begin, genome, max_same,
-                 max_opp) -> list[int]:
+def _greedy_path(score, min_score, order, first_of_group, group_end, pos_to_group, strand_index, begin, genome,
+                 max_same, max_opp) -> list[int]:
     """The genes (candidate rows) chosen greedily, highest score first, each kept when it fits
     the overlap rules with those already kept; a rejected gene retries the next-best shorter
     start of its stop (the conflict is often only at the 5' end). For the model's evidence
@@ -519,7 +519,6 @@ def _greedy_path(score, min_score, order, first_of_group, group_end, strand_inde
     positive = score[best] > min_score
     heap = [(-score[b], int(i)) for i, b in zip(first_of_group[positive], best[positive])]
     heapq.heapify(heap)
-    group_of = np.repeat(np.arange(len(first_of_group)), group_end - first_of_group)
     chosen = (_Strand(), _Strand())
     out = []
     while heap:
@@ -531,7 +530,7 @@ def _greedy_path(score, min_score, order, first_of_group, group_end, strand_inde
             chosen[si].add(gs, ge)
             out.append(int(c))
             continue
-        for j in range(i + 1, group_end[group_of[i]]):
+        for j in range(i + 1, group_end[pos_to_group[i]]):
             cj = order[j]
             if score[cj] <= min_score:
                 break
