@@ -198,8 +198,9 @@ def test_finetune_classify_cli_cross_validation_grid_and_baseline(tmp_path):
 
 
 def test_classify_defaults_freeze_max_train_and_no_baseline(tmp_path):
-    """Nothing set: learning rate, batch, epochs from the model's scale. --freeze embeds once
-    and fits a head per fold; --max-train subsamples; --baseline none drops the row."""
+    """Nothing set: learning rate, batch, epochs from the model's scale, and the probe next to
+    the fine-tune, the better on validation kept. --freeze embeds once and fits a head per
+    fold; --max-train subsamples; --baseline none drops the row."""
     data = _write_labelled_fasta(tmp_path / "peaks.fa", n=40)
     runner = CliRunner()
     sets = [f"--set={k}={v}" for k, v in TINY.items()]
@@ -207,10 +208,15 @@ def test_classify_defaults_freeze_max_train_and_no_baseline(tmp_path):
                                  str(tmp_path / "d"), "--folds", "2", "--max-train", "30", "--patience", "1", *sets])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "d" / "results.json").read_text())
-    assert report["best"]["learning_rate"] == 1e-3 and report["best"]["batch_size"] == 32  # < 30M parameters
+    tuned = report["grid"][0]
+    assert tuned["learning_rate"] == 1e-3 and tuned["batch_size"] == 32  # < 30M parameters
+    chosen = report["selection"]
+    kept = max(("fine-tuning", "linear probe on frozen embeddings"), key=chosen.get)
+    assert chosen["kept"] == report["mode"] == kept and f"kept the {kept}" in result.stderr
+    assert report["best"]["valid"]["mcc"]["mean"] == pytest.approx(chosen[kept])
     assert report["defaults"] == "13.4K parameters: lr 0.001, batch 32, epochs 10, warm-up 0.5"  # --patience was set
     assert report["settings"]["epochs"] == 10 and report["sizes"]["train+validation"] == 30
-    assert "linear probe" not in report["mode"] and "baseline" in report
+    assert "baseline" in report and f"generanno-tiny ({kept})" in result.stdout  # the verdict names what was kept
 
     # no --model: auto, both embedded models probed on the validation folds, the better one used
     result = runner.invoke(app, ["finetune", "classify", "--data", str(data), "-o", str(tmp_path / "f"), "--folds", "3",
@@ -218,7 +224,7 @@ def test_classify_defaults_freeze_max_train_and_no_baseline(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "f" / "results.json").read_text())
     assert report["mode"] == "linear probe on frozen embeddings" and "baseline" not in report
-    assert len(report["best"]["test"]["mcc"]["values"]) == 3 and "k-mer" not in result.stdout
+    assert len(report["best"]["test"]["mcc"]["values"]) == 3 and "baseline" not in result.stdout.lower()
     choice = report["model_choice"]
     assert set(choice["validation"]) == {"gener-annotator-tiny", "gener-generator-tiny"} and "--model auto" in result.stderr
     assert report["model"] == choice["chosen"] == max(choice["validation"], key=choice["validation"].get)

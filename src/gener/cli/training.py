@@ -155,17 +155,18 @@ def finetune_classify_cmd(
     plateau_patience: int = typer.Option(2, "--plateau-patience", help="Flat evaluations before the learning rate is halved (reduce-on-plateau)."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Tokens per sequence, longer ones truncated with a warning (default: the model's context)."),
     max_train: Optional[int] = typer.Option(None, "--max-train", help="Use at most N training sequences (seeded subsample, stratified by class): a cheap first run."),
-    freeze: bool = typer.Option(False, "--freeze", help="Linear probe instead of fine-tuning: embed every sequence once with the frozen model, fit a linear head per fold (fast)."),
+    freeze: bool = typer.Option(False, "--freeze", help="Only the linear probe (fast): embed every sequence once with the frozen model, fit a linear head per fold on the embeddings and k-mer frequencies. Without it, the probe runs after the fine-tune and the better of the two on validation is kept."),
     balanced: bool = typer.Option(False, "--balanced", help="Class-weighted loss (weights 1 / class frequency): for imbalanced classes where the model settles on the majority."),
     baseline: str = typer.Option("kmer", "--baseline", help="kmer (a 1..4-mer-frequency logistic regression on the same folds, in every report) or none."),
     group_col: Optional[str] = typer.Option(None, "--group-col", help="Column of groups (genome, chromosome) kept whole in folds (default: group, when present; none: ignore groups)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for early stopping and the grid (default: mcc / f1_max / pearson)."),
     seed: int = typer.Option(0, "--seed", help="Seed for folds, subsampling, initialisation and batch order (fold f uses seed + f)."),
-    save_model: bool = typer.Option(False, "--save-model", help="Save the run with the best validation metric to OUT/model."),
+    save_model: bool = typer.Option(False, "--save-model", help="Save the fine-tuned run with the best validation metric to OUT/model (the probe is then skipped: the saved model is the one reported)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (only when --model is a preset)."),
 ):
     """Fine-tune a model on labelled sequences with k-fold cross-validation (the papers' protocol),
-    next to a k-mer baseline on the same folds; report test metrics as mean and standard error."""
+    and a linear probe on its frozen embeddings, keeping the better on validation, next to a k-mer
+    baseline on the same folds; report test metrics as mean and standard error."""
     from gener.data.tasks import load_task
     from gener.training.classify import FinetuneSettings
     from gener.training.crossval import cross_validate, parse_grid

@@ -15,9 +15,12 @@ train). Every seed derives from ``seed`` and the fold number.
 
 On the same folds and test split, a k-mer-frequency logistic regression
 (:mod:`gener.training.linear`) is fitted and scored; the report compares the two fold by
-fold (paired differences, their mean and standard error). ``freeze=True`` replaces
-fine-tuning by a linear probe on frozen embeddings (:mod:`gener.training.probe`): one forward
-pass over the data, then a linear head per fold. ``model="auto"`` picks the embedded model
+fold (paired differences, their mean and standard error). A linear probe on frozen
+embeddings next to the baseline's k-mer frequencies (:mod:`gener.training.probe`: one
+forward pass over the data, then a linear head per fold) runs on the same folds after the
+fine-tune, and whichever of the two has the better mean validation metric is the reported
+model (``keep_best_model``, i.e. ``--save-model``, keeps the fine-tune: the saved model must be
+the one reported); ``freeze=True`` runs the probe alone. ``model="auto"`` picks the embedded model
 by that probe's validation metric before anything is trained.
 """
 
@@ -35,6 +38,7 @@ from gener.data.tasks import LabelledSet, TaskData
 from gener.errors import GenerInputError
 from gener.training.classify import FinetuneSettings, run_finetune, with_scale_defaults
 from gener.training.linear import BASELINE_NAME, fit_per_fold, kmer_features
+from gener.training.report import FINE_TUNE, PROBE
 
 GRID_KEYS = {"lr": "learning_rate", "learning_rate": "learning_rate", "batch": "batch_size", "batch_size": "batch_size"}
 BASELINES = ("kmer", "none")
@@ -182,18 +186,19 @@ def compare(metric: str, model_values: list[float], baseline_values: list[float]
 
 
 def _probe(model, data, pool, runs_data, test, settings, metric, features, log, warn):
-    from gener.training.probe import embed_frozen
+    from gener.training.probe import probe_features
 
     started = time.time()
     if features is None:
-        features = embed_frozen(model, pool.sequences + test.sequences, max_length=settings.max_length,
-                                overrides=settings.model_overrides, warn=warn)
+        features = probe_features(model, pool.sequences + test.sequences, max_length=settings.max_length,
+                                  overrides=settings.model_overrides, warn=warn)
     embedded = time.time() - started
     entry = _entry(data, test, {"learning_rate": None, "batch_size": None},
                    _linear_runs(data, metric, features, pool, runs_data, test), metric)
     entry["embed_seconds"] = round(embedded, 1)
-    log(f"linear probe on frozen embeddings ({features.shape[1]:,} features, embedded in {embedded:.0f} s): "
-        f"test {metric} {entry['test'][metric]['mean']:.4f}")
+    log(f"linear probe on frozen embeddings + k-mer frequencies ({features.shape[1]:,} features, embedded in "
+        f"{embedded:.0f} s): valid {metric} {entry['valid'][metric]['mean']:.4f}, test {metric} "
+        f"{entry['test'][metric]['mean']:.4f}")
     return [entry], entry
 
 
@@ -244,6 +249,7 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
         choice = {"rule": AUTO_RULE, "validation": scores, "chosen": model}
         log(f"--model auto: {model} (validation {metric} of a linear probe on frozen embeddings: "
             + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + ")")
+    mode, selection = PROBE if freeze else FINE_TUNE, None
     if freeze:
         results, best = _probe(model, data, pool, runs_data, test, settings, metric, features, log, warn)
     else:
@@ -256,9 +262,17 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
             log(f"defaults for {model}: {why}")
         results, best, best_model = _fine_tune(model, data, pool, runs_data, test, settings, metric, grid,
                                                keep_best_model, log, warn, progress)
+        if not keep_best_model:  # a saved model must be the one reported, so --save-model keeps the fine-tune
+            _, probe = _probe(model, data, pool, runs_data, test, settings, metric, features, log, warn)
+            selection = {FINE_TUNE: best["valid"][metric]["mean"], PROBE: probe["valid"][metric]["mean"]}
+            if M.better(metric, selection[PROBE], selection[FINE_TUNE]):
+                best, mode = probe, PROBE
+            selection["kept"] = mode
+            log(f"kept the {mode}: validation {metric} {selection[FINE_TUNE]:.4f} fine-tuned, "
+                f"{selection[PROBE]:.4f} probed")
     report = {
         "model": model, "data": data.name, "task": data.task, "metric": metric, "labels": data.label_names,
-        "mode": "linear probe on frozen embeddings" if freeze else "fine-tuning",
+        "mode": mode, "selection": selection,
         "folds": len(runs_data), "fold_split": how,
         "sizes": {"train+validation": len(pool), "test": len(test)},
         "settings": {k: v for k, v in asdict(settings).items() if k not in ("learning_rate", "batch_size")},
@@ -268,7 +282,7 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
     }
     collapsed = _collapse(report)
     if collapsed:
-        warn(collapsed + ("" if settings.balanced or freeze else "; try --balanced (a class-weighted loss)"))
+        warn(collapsed + ("" if settings.balanced or mode == PROBE else "; try --balanced (a class-weighted loss)"))
     if baseline == "kmer":
         t0 = time.time()
         base = _linear_runs(data, metric, kmer_features(pool.sequences + test.sequences), pool, runs_data, test)

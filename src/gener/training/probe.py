@@ -1,16 +1,22 @@
-"""Frozen embeddings for the linear probe (``gener finetune classify --freeze``).
+"""Frozen-embedding features for the linear probe (``gener finetune classify --freeze``, and
+the probe every fine-tune is checked against).
 
 Every sequence goes through the model once, with the same input as fine-tuning
-(:func:`gener.training.classify.encode_sequences`); its features are the mean over its DNA
+(:func:`gener.training.classify.encode_sequences`); its embedding is the mean over its DNA
 tokens (specials and padding excluded) of the hidden states at up to ``DEPTHS`` evenly
-spaced depths, from the embedding output to the last layer, concatenated. A linear head per
+spaced depths, from the embedding output to the last layer, concatenated. The probe's
+features are that embedding next to the k-mer frequencies the baseline uses
+(:func:`probe_features`): the head can always fall back on composition, so what the probe
+gains over the baseline is what the model's representation adds to it. A linear head per
 fold (:mod:`gener.training.linear`) then costs seconds, so a probe of every fold costs one
 forward pass over the data instead of ``folds`` trainings.
 
 Why the mean of several depths and not the head's pooled token: on the built tasks the
 last-layer ``<s>`` / last token of the tiny embedded models carried less than the token mean,
 and lower layers keep composition that the last layer of a CDS annotator discards
-(benchmarks/understanding.py measures it).
+(benchmarks/understanding.py measures it). Why the k-mer block: alone, the tiny models'
+embeddings lost to the baseline on the three composition-driven built tasks (taxonomy,
+PUM2, Oct4 / MafK); next to it they tie or beat it there.
 """
 
 from __future__ import annotations
@@ -69,14 +75,21 @@ def embed_frozen(model_name: str, sequences: list[str], *, max_length: int | Non
     return out
 
 
+def probe_features(model_name: str, sequences: list[str], **kwargs) -> np.ndarray:
+    """The probe's features: :func:`embed_frozen` next to the baseline's k-mer frequencies."""
+    from gener.training.linear import kmer_features
+
+    return np.concatenate([embed_frozen(model_name, sequences, **kwargs), kmer_features(sequences)], axis=1)
+
+
 # --model auto: both embedded models are candidates (in this order: the first wins a tie).
 CANDIDATES = ("gener-generator-tiny", "gener-annotator-tiny")
 
 
 def choose_encoder(task: str, num_labels: int, metric: str, sequences: list[str], labels: np.ndarray, runs_data, *,
                    warn=None) -> tuple[str, dict[str, float], np.ndarray]:
-    """The candidate whose frozen embeddings score best on the validation folds with a linear
-    head - never the test split. ``sequences`` may go on past the labelled pool (the test
+    """The candidate whose probe (:func:`probe_features`) scores best on the validation folds -
+    never the test split. ``sequences`` may go on past the labelled pool (the test
     split): they are embedded too, and the chosen model's features are returned for reuse."""
     from gener import metrics as M
     from gener.errors import GenerInputError
@@ -87,7 +100,7 @@ def choose_encoder(task: str, num_labels: int, metric: str, sequences: list[str]
     for name in CANDIDATES:
         if not EMBEDDED_MODELS[name].available():
             continue
-        features[name] = embed_frozen(name, sequences, warn=warn)
+        features[name] = probe_features(name, sequences, warn=warn)
         runs = fit_per_fold(task, num_labels, metric, features[name][: len(labels)], labels, runs_data)
         scores[name] = float(np.mean([r["valid"][metric] for r in runs]))
         if best is None or M.better(metric, scores[name], scores[best]):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+FINE_TUNE, PROBE = "fine-tuning", "linear probe on frozen embeddings"
+
 
 def _fmt(s: dict) -> str:
     return f"{s['mean']:.4f} ± {s['se']:.4f}" if s["se"] else f"{s['mean']:.4f}"
@@ -19,7 +21,7 @@ def verdict(report: dict) -> str | None:
     c = report.get("comparison")
     if c is None:
         return None
-    m, metric = report["model"], report["metric"]
+    m, metric = f"{report['model']} ({report['mode']})", report["metric"]
     model, base = report["best"]["test"][metric]["mean"], report["baseline"]["test"][metric]["mean"]
     adv, z, folds = c["advantage"]["mean"], c["standard_errors"], report["folds"]
     scores = f"test {metric} {model:.3f} vs {base:.3f}, {adv:+.3f}"
@@ -29,17 +31,20 @@ def verdict(report: dict) -> str | None:
         return f"{m} beats the k-mer baseline: {scores}{noise}."
     if c["verdict"] == "tie":
         return f"{m} does not clearly beat the k-mer baseline: {scores}{noise} - within noise."
-    other = "fine-tuning (no --freeze)" if report.get("mode", "").startswith("linear") else "--freeze"
     return (f"{m} does NOT beat the k-mer baseline: {scores}{noise}; on this task the baseline is the better "
-            f"model (try {other}, a larger model, or more data).")
+            f"model (try a larger model or more data).")
 
 
 def report_markdown(report: dict) -> str:
     best, metric = report["best"], report["metric"]
     if best["learning_rate"] is None:
-        chosen = "linear probe on frozen embeddings"
+        chosen = "linear probe on frozen embeddings and k-mer frequencies"
     else:
-        chosen = f"selected on validation {metric}: lr {best['learning_rate']:g}, batch {best['batch_size']}"
+        chosen = f"fine-tuned, selected on validation {metric}: lr {best['learning_rate']:g}, batch {best['batch_size']}"
+    selection = report.get("selection")
+    if selection:
+        chosen += (f"; kept over the other by validation {metric} (fine-tuning {selection[FINE_TUNE]:.4f}, "
+                   f"linear probe {selection[PROBE]:.4f})")
     lines = [f"# {report['data']} with {report['model']}", "",
              f"{report['task']}, {len(report['labels'])} label(s); {report['folds']}-fold cross-validation "
              f"({report['fold_split']}) on {report['sizes']['train+validation']:,} sequences, test "
