@@ -47,8 +47,8 @@ from annotate_quality import model_probabilities  # noqa: E402
 
 TUNING = "mthermautotrophicus,amarina-plasmids,rdenitrificans"
 GRIDS = {
-    "model": [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1],
-    "model_start": [0.0, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 4.0],
+    "model": [0.0, 0.01, 0.02, 0.03, 0.05, 0.1],
+    "model_start": [0.0, 0.1, 0.2, 0.5, 1.0, 2.0],
     "length_bias": [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5],
     "min_score": [-10.0, 0.0, 5.0, 10.0, 20.0],
 }
