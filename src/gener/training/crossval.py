@@ -242,8 +242,9 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
     started = time.time()
     why, choice, features, best_model = None, None, None, None
     if model == AUTO:
-        from gener.training.probe import choose_encoder
+        from gener.training.probe import CANDIDATES, choose_encoder
 
+        log(f"--model auto: embedding {len(pool) + len(test):,} sequences with each of {', '.join(CANDIDATES)}")
         model, scores, features = choose_encoder(data.task, data.num_labels, metric, pool.sequences + test.sequences,
                                                  pool.labels, runs_data, warn=warn)
         choice = {"rule": AUTO_RULE, "validation": scores, "chosen": model}
