@@ -76,11 +76,13 @@ def embed_frozen(model_name: str, sequences: list[str], *, max_length: int | Non
     return out
 
 
-def probe_features(model_name: str, sequences: list[str], **kwargs) -> np.ndarray:
-    """The probe's features: :func:`embed_frozen` next to the baseline's k-mer frequencies."""
+def probe_features(model_name: str, sequences: list[str], kmers: np.ndarray | None = None, **kwargs) -> np.ndarray:
+    """The probe's features: :func:`embed_frozen` next to the baseline's k-mer frequencies
+    (``kmers``: those of ``sequences`` when the caller has them already)."""
     from gener.training.linear import kmer_features
 
-    return np.concatenate([embed_frozen(model_name, sequences, **kwargs), kmer_features(sequences)], axis=1)
+    kmers = kmer_features(sequences) if kmers is None else kmers
+    return np.concatenate([embed_frozen(model_name, sequences, **kwargs), kmers], axis=1)
 
 
 # --model auto: both embedded models are candidates (in this order: the first wins a tie).
@@ -88,20 +90,24 @@ CANDIDATES = ("gener-generator-tiny", "gener-annotator-tiny")
 
 
 def choose_encoder(task: str, num_labels: int, metric: str, sequences: list[str], labels: np.ndarray, runs_data, *,
-                   warn=None) -> tuple[str, dict[str, float], np.ndarray]:
+                   kmers: np.ndarray | None = None, warn=None) -> tuple[str, dict[str, float], np.ndarray]:
     """The candidate whose probe (:func:`probe_features`) scores best on the validation folds -
     never the test split. ``sequences`` may go on past the labelled pool (the test
-    split): they are embedded too, and the chosen model's features are returned for reuse."""
+    split): they are embedded too, and the chosen model's features are returned for reuse.
+    ``kmers``: the k-mer frequencies of ``sequences``, if the caller has them."""
     from gener import metrics as M
     from gener.errors import GenerInputError
     from gener.modeling.loading import EMBEDDED_MODELS
     from gener.training.linear import fit_per_fold
 
+    from gener.training.linear import kmer_features
+
+    kmers = kmer_features(sequences) if kmers is None else kmers
     scores, features, best = {}, {}, None
     for name in CANDIDATES:
         if not EMBEDDED_MODELS[name].available():
             continue
-        features[name] = probe_features(name, sequences, warn=warn)
+        features[name] = probe_features(name, sequences, kmers, warn=warn)
         runs = fit_per_fold(task, num_labels, metric, features[name][: len(labels)], labels, runs_data)
         scores[name] = float(np.mean([r["valid"][metric] for r in runs]))
         if best is None or M.better(metric, scores[name], scores[best]):
