@@ -201,6 +201,7 @@ CASES = [
     ("annotator-train-missing", ["finetune", "annotator", "--train", "{dir}/g.gbk", "-o", "{dir}/r"], "g.gbk"),
     ("annotator-window", ["finetune", "annotator", "--train", "{gb}", "-o", "{dir}/r", "--window", "0"], "--window"),
     ("annotator-out-is-file", ["finetune", "annotator", "--train", "{gb}", "-o", "{file_out}"], "not a directory"),
+    ("classify-data-missing", ["finetune", "classify", "--data", "{dir}/task.csv", "-o", "{dir}/r"], "no such file"),
     ("clm-data-missing", ["finetune", "clm", "--data", "{dir}/x.fa", "-o", "{dir}/r", "--model", "{model}"], "x.fa"),
     ("clm-valid-fraction", ["finetune", "clm", "--data", "{genes}", "-o", "{dir}/r", "--valid-fraction", "2"],
      "--valid-fraction"),

@@ -289,6 +289,10 @@ def _label_names(task: str, splits: dict[str, dict[str, list]], label_cols: list
     return [label_cols[0]]
 
 
+# OWNER/NAME[:SUBSET], as the hub spells repository ids: a path such as /x.csv or ../x is not one.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(:[^/]*)?$")
+
+
 def load_task(data, *, task: str | None = None, subset: str | None = None, seq_col: str | None = None,
               label_cols: list[str] | None = None, group_col: str | None = None) -> TaskData:
     """Read ``data`` (file, directory, hub id or suite alias) into labelled splits."""
@@ -312,7 +316,7 @@ def load_task(data, *, task: str | None = None, subset: str | None = None, seq_c
         meta_file = (path / subset if subset else path) / "task.json"
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
         name = meta.get("name") or (f"{path.name}:{subset}" if subset else path.name)
-    elif str(data).count("/") == 1 or str(data).partition(":")[0] in SUITES:
+    elif _HUB_ID.match(str(data)) or str(data).partition(":")[0] in SUITES:
         repo, subset = _expand_alias(str(data), subset)
         raw = _load_hub(repo, subset)
         name = repo + (f":{subset}" if subset else "")
