@@ -45,17 +45,22 @@ def speed_options(annotator, sequence: str) -> int:
     int8 = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     window = annotator.window
     batch = inference.default_batch_size(window)
-    options = [("overlap half a window, fp32", model, window, window // 2, "fp32", batch),
-               ("overlap 0, fp32 (reference)", model, window, 0, "fp32", batch),
-               (f"overlap 0, fp32, {4 * batch} windows per batch", model, window, 0, "fp32", 4 * batch),
-               ("overlap 0, bf16", model, window, 0, "bf16", batch),
-               ("overlap 0, int8 linear layers", int8, window, 0, "fp32", batch),
-               (f"window {2 * window}, overlap 0, fp32", model, 2 * window, 0, "fp32", batch // 2)]
+    # (name, model, window, overlap, precision, attention, windows per batch)
+    options = [("overlap half a window, fp32", model, window, window // 2, "fp32", "sdpa", batch),
+               ("overlap 0, fp32, SDPA (reference)", model, window, 0, "fp32", "sdpa", batch),
+               ("overlap 0, fp32, windowed attention", model, window, 0, "fp32", "windows", batch),
+               (f"overlap 0, fp32, SDPA, {4 * batch} windows per batch", model, window, 0, "fp32", "sdpa", 4 * batch),
+               ("overlap 0, bf16, SDPA", model, window, 0, "bf16", "sdpa", batch),
+               ("overlap 0, bf16, windowed attention (shipped)", model, window, 0, "bf16", "auto", batch),
+               ("overlap 0, int8 linear layers, SDPA", int8, window, 0, "fp32", "sdpa", batch),
+               (f"window {window // 2}, overlap 0, bf16, windowed attention", model, window // 2, 0, "bf16", "auto",
+                2 * batch),
+               (f"window {2 * window}, overlap 0, fp32, SDPA", model, 2 * window, 0, "fp32", "sdpa", batch // 2)]
     rows, reference = [], None
-    for name, net, win, overlap, precision, size in options:
+    for name, net, win, overlap, precision, attention, size in options:
         start = time.perf_counter()
         probs = inference.predict_proba(net, sequence, window=win, overlap=overlap, precision=precision,
-                                        batch_size=size)
+                                        attention=attention, batch_size=size)
         seconds = time.perf_counter() - start
         if name.endswith("(reference)"):
             reference = (seconds, probs)
@@ -80,7 +85,7 @@ def main(argv=None) -> int:
     ap.add_argument("--evidence", choices=("both", "model", "genome"), help="decoder evidence (default: both)")
     ap.add_argument("--options", type=int, metavar="BP",
                     help="instead: the network's speed options on the genome's first BP bases (overlap, batch, "
-                         "bf16, int8, longer windows), as kbp/s, speed-up and largest probability change vs fp32 overlap 0")
+                         "bf16, attention, int8, window length), as kbp/s, speed-up and largest probability change vs fp32 overlap 0")
     args = ap.parse_args(argv)
 
     if args.genome is None:

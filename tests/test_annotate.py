@@ -375,6 +375,26 @@ def test_windows_are_stitched_by_averaging(tiny_model):
     assert next(tiny_model.parameters()).dtype == torch.float32  # bf16 runs a copy: the model is left as it was
 
 
+
+def test_windowed_attention_is_sdpa_arithmetic(tiny_model):
+    """The CPU attention of bf16 runs (gener.modeling.cpu_attention) computes what SDPA does:
+    same probabilities in fp32 on a real genome slice, padded batches (a short contig next to
+    full windows) included, and the caller's model keeps SDPA."""
+    from gener.io import read_fasta
+    from gener.tasks.annotate.inference import model_for
+
+    genome = next(iter(read_fasta(DATA / "ecoli_k12_60kb.fa"))).sequence
+    seqs = [genome[:3000], genome[10000:10300]]
+    plain = predict_proba_many(tiny_model, seqs, window=512, overlap=0, precision="fp32", attention="sdpa")
+    windowed = predict_proba_many(tiny_model, seqs, window=512, overlap=0, precision="fp32", attention="windows")
+    for a, b in zip(plain, windowed):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    fast = model_for(tiny_model, "bf16")  # bf16 on a CPU: windowed attention by default
+    assert fast.config._attn_implementation == "gener_cpu_windows"
+    assert tiny_model.config._attn_implementation == "sdpa" and model_for(tiny_model, "fp32") is tiny_model
+    with pytest.raises(GenerInputError, match="attention"):
+        model_for(tiny_model, "fp32", "flash")
+
 def test_short_and_many_contigs_and_ambiguous_bases(tiny_model):
     rng = np.random.default_rng(1)
     seqs = ["".join(rng.choice(list("ACGT"), n)) for n in (700, 200, 37)]

@@ -387,3 +387,22 @@ def test_data_task_cli_refuses_bad_options(tmp_path):
     assert result.exit_code == 2 and "takes no --length" in result.output and not (tmp_path / "p").exists()
     result = runner.invoke(app, ["data", "task", "splice", "-o", str(tmp_path / "s")])
     assert result.exit_code == 2 and "unknown task 'splice'" in result.output
+
+
+def test_probe_embedding_pools_only_the_dna_tokens():
+    """Each sequence's probe embedding is the mean and the maximum of its own DNA tokens'
+    hidden states: the same alone as next to a longer sequence (padding and specials left
+    out), one block of means and one of maxima per depth."""
+    from gener.io import read_fasta
+    from gener.training.probe import depths, embed_frozen
+
+    chrom = next(iter(read_fasta(DATA / "yeast_chrI_136801-152000.fa"))).sequence
+    sequences = [chrom[1000:1300], chrom[5000:5120]]
+    for name, hidden, layers in (("gener-annotator-tiny", 128, 4), ("gener-generator-tiny", None, None)):
+        together = embed_frozen(name, sequences)
+        alone = np.concatenate([embed_frozen(name, [s]) for s in sequences])
+        np.testing.assert_allclose(together, alone, atol=2e-4)
+        if hidden:
+            assert together.shape == (2, 2 * len(depths(layers)) * hidden)
+        means, maxima = np.split(together, 2, axis=1)
+        assert (maxima >= means - 1e-5).all() and (maxima > means + 1e-3).any()

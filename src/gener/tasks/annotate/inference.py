@@ -27,6 +27,7 @@ from gener.errors import GenerInputError
 PAD_ID = 3
 WEIGHTINGS = ("uniform", "taper")
 PRECISIONS = ("auto", "bf16", "fp32")
+ATTENTIONS = ("auto", "windows", "sdpa")
 # Default batch = this many tokens' worth of windows: small enough that a batch's activations
 # stay in the CPU's caches (1.4x as fast as 32k tokens for the tiny annotator on 2 cores,
 # benchmarks/annotate.py --options), large enough to keep a GPU busy for small models.
@@ -89,18 +90,32 @@ def fast_cpu_bf16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
-def model_for(model, precision: str):
+def model_for(model, precision: str, attention: str = "auto"):
     """The model to run: a bf16 copy of an fp32 model for ``precision="bf16"``, or for
     ``"auto"`` on a CPU with bf16 units; otherwise the model itself (GPU models already run
     in their own dtype). A copy in bf16 weights, not autocast: autocast casts the weights
-    again at every call, and on 2 CPU cores gained 1.0-1.7x where the copy gains 1.9x."""
+    again at every call, and on 2 CPU cores gained 1.0-1.7x where the copy gains 1.9x.
+
+    ``attention="auto"`` runs a bf16 model on a CPU with :mod:`gener.modeling.cpu_attention`
+    (the same arithmetic as SDPA; 1.4x as fast a forward pass for the tiny annotator there,
+    slower in fp32, benchmarks/annotate.py --options); ``"windows"`` at any precision on a CPU;
+    ``"sdpa"`` keeps transformers' SDPA. The caller's model is never changed."""
     if precision not in PRECISIONS:
         raise GenerInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if attention not in ATTENTIONS:
+        raise GenerInputError(f"attention must be one of {', '.join(ATTENTIONS)}, got {attention!r}")
     on_cpu = _device_of(model).type == "cpu"
     use = precision == "bf16" or (precision == "auto" and on_cpu and fast_cpu_bf16())
-    if not use or next(model.parameters()).dtype != torch.float32:
-        return model
-    return copy.deepcopy(model).to(torch.bfloat16)
+    runner = model
+    if use and next(model.parameters()).dtype == torch.float32:
+        runner = copy.deepcopy(model).to(torch.bfloat16)
+    windowed = attention == "windows" or (attention == "auto" and runner is not model)
+    if windowed and on_cpu and hasattr(runner, "set_attn_implementation"):
+        from gener.modeling.cpu_attention import use_windowed_attention
+
+        runner = copy.deepcopy(runner) if runner is model else runner
+        use_windowed_attention(runner)
+    return runner
 
 
 def _device_of(model) -> torch.device:
@@ -122,6 +137,7 @@ def predict_proba_many(
     circular: Sequence[bool] | bool = False,
     progress: Callable[[int, int], None] | None = None,
     precision: str = "auto",
+    attention: str = "auto",
 ) -> list[np.ndarray]:
     """``(2, L, num_labels)`` float32 probabilities for each sequence (track 0 = + strand,
     track 1 = - strand, genome coordinates).
@@ -129,6 +145,7 @@ def predict_proba_many(
     ``circular`` (per sequence or for all): the window context wraps around the origin, so
     bases near the ends are predicted with their real neighbours. ``progress(index, bases)``
     is called with a sequence's index and the number of its bases newly predicted.
+    ``precision`` and ``attention``: see :func:`model_for`.
     Under torchrun the ranks share the batches (gener.distributed): rank 0 returns the
     probabilities and reports progress, the other ranks return ``[]``.
     """
@@ -166,7 +183,7 @@ def predict_proba_many(
     # sequence's windows stay together and its progress is monotone).
     jobs.sort(key=lambda j: -j[2])
     device = _device_of(model)
-    runner = model_for(model, precision)  # a caller running many batches may pass the result itself
+    runner = model_for(model, precision, attention)  # a caller running many batches may pass the result itself
 
     def forward(batch) -> np.ndarray:  # (batch, 2, width, labels) probabilities
         longest = max(w for _, _, w in batch)
