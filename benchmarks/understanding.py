@@ -18,7 +18,8 @@ where the task has groups) and the same test split:
 - each of ``--models`` run as ``gener finetune classify --model NAME`` runs it: fine-tuned with
   the defaults of its scale (``gener.training.scale``; nothing is set unless ``--lr`` /
   ``--epochs`` / ``--batch`` are given), then its linear probe (frozen embeddings and k-mer
-  frequencies), the better on validation kept. ``auto`` (the default) is the CLI's default
+  frequencies), the probe kept unless the fine-tune is ahead on validation by a standard error
+  (``gener.training.crossval.select_mode``). ``auto`` (the default) is the CLI's default
   model choice, so its row is what a user gets with no options; an embedded model's name or a
   preset name (a from-scratch control) adds that model;
 - each of ``--probes`` as a linear probe alone (``--freeze``), with its cost;

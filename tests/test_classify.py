@@ -210,8 +210,10 @@ def test_classify_defaults_freeze_max_train_and_no_baseline(tmp_path):
     report = json.loads((tmp_path / "d" / "results.json").read_text())
     tuned = report["grid"][0]
     assert tuned["learning_rate"] == 1e-3 and tuned["batch_size"] == 32  # < 30M parameters
-    chosen = report["selection"]
-    kept = max(("fine-tuning", "linear probe on frozen embeddings"), key=chosen.get)
+    chosen = report["selection"]  # the probe, unless the fine-tune is ahead on validation by >= 1 SE
+    z = chosen["fine_tune_margin_se"]
+    ahead = chosen["fine-tuning"] > chosen["linear probe on frozen embeddings"] if z is None else z >= 1
+    kept = "fine-tuning" if ahead else "linear probe on frozen embeddings"
     assert chosen["kept"] == report["mode"] == kept and f"kept the {kept}" in result.stderr
     assert report["best"]["valid"]["mcc"]["mean"] == pytest.approx(chosen[kept])
     assert report["defaults"] == "13.4K parameters: lr 0.001, batch 32, epochs 10, warm-up 0.5"  # --patience was set
@@ -406,3 +408,19 @@ def test_probe_embedding_pools_only_the_dna_tokens():
             assert together.shape == (2, 2 * len(depths(layers)) * hidden)
         means, maxima = np.split(together, 2, axis=1)
         assert (maxima >= means - 1e-5).all() and (maxima > means + 1e-3).any()
+
+
+def test_the_fine_tune_is_kept_only_when_clearly_better_on_validation():
+    from gener.training.crossval import select_mode, summarize
+
+    def entry(values, metric="mcc"):
+        return {"valid": {metric: summarize(values)}}
+
+    probe = entry([0.30, 0.32, 0.31, 0.29, 0.33])
+    noisy = entry([0.10, 0.57, 0.45, 0.55, 0.05])  # a higher mean, folds far apart: within noise
+    steady = entry([0.35, 0.37, 0.37, 0.33, 0.39])
+    assert select_mode("mcc", noisy, probe)["kept"] == "linear probe on frozen embeddings"
+    chosen = select_mode("mcc", steady, probe)
+    assert chosen["kept"] == "fine-tuning" and chosen["fine_tune_margin_se"] > 1
+    assert select_mode("mcc", entry([0.4]), entry([0.3]))["kept"] == "fine-tuning"  # one fold: the sign
+    assert select_mode("mse", entry([0.5, 0.6, 0.55], "mse"), entry([0.9, 1.1, 0.95], "mse"))["kept"] == "fine-tuning"  # lower wins

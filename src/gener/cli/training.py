@@ -165,8 +165,9 @@ def finetune_classify_cmd(
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (only when --model is a preset)."),
 ):
     """Fine-tune a model on labelled sequences with k-fold cross-validation (the papers' protocol),
-    and a linear probe on its frozen embeddings, keeping the better on validation, next to a k-mer
-    baseline on the same folds; report test metrics as mean and standard error."""
+    and a linear probe on its frozen embeddings (the probe is kept unless the fine-tune is better on
+    validation by a standard error), next to a k-mer baseline on the same folds; report test
+    metrics as mean and standard error."""
     from gener.data.tasks import load_task
     from gener.training.classify import FinetuneSettings
     from gener.training.crossval import cross_validate, parse_grid

@@ -18,9 +18,9 @@ On the same folds and test split, a k-mer-frequency logistic regression
 fold (paired differences, their mean and standard error). A linear probe on frozen
 embeddings next to the baseline's k-mer frequencies (:mod:`gener.training.probe`: one
 forward pass over the data, then a linear head per fold) runs on the same folds after the
-fine-tune, and whichever of the two has the better mean validation metric is the reported
-model (``keep_best_model``, i.e. ``--save-model``, keeps the fine-tune: the saved model must be
-the one reported); ``freeze=True`` runs the probe alone. ``model="auto"`` picks the embedded model
+fine-tune, and the reported model is the probe unless the fine-tune is clearly better on the
+validation folds (:func:`select_mode`; ``keep_best_model``, i.e. ``--save-model``, keeps the
+fine-tune: the saved model must be the one reported); ``freeze=True`` runs the probe alone. ``model="auto"`` picks the embedded model
 by that probe's validation metric before anything is trained.
 """
 
@@ -43,6 +43,7 @@ from gener.training.report import FINE_TUNE, PROBE
 GRID_KEYS = {"lr": "learning_rate", "learning_rate": "learning_rate", "batch": "batch_size", "batch_size": "batch_size"}
 BASELINES = ("kmer", "none")
 AUTO = "auto"
+FINE_TUNE_MARGIN_SE = 1.0  # see select_mode
 AUTO_RULE = ("each embedded model embeds the data once (frozen); the one whose linear probe scores best on the "
              "validation folds is used")
 
@@ -267,12 +268,13 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
                                                keep_best_model, log, warn, progress)
         if not keep_best_model:  # a saved model must be the one reported, so --save-model keeps the fine-tune
             _, probe = _probe(model, data, pool, runs_data, test, settings, metric, features, kmers, log, warn)
-            selection = {FINE_TUNE: best["valid"][metric]["mean"], PROBE: probe["valid"][metric]["mean"]}
-            if M.better(metric, selection[PROBE], selection[FINE_TUNE]):
+            selection = select_mode(metric, best, probe)
+            if selection["kept"] == PROBE:
                 best, mode = probe, PROBE
-            selection["kept"] = mode
+            z = selection["fine_tune_margin_se"]
             log(f"kept the {mode}: validation {metric} {selection[FINE_TUNE]:.4f} fine-tuned, "
-                f"{selection[PROBE]:.4f} probed")
+                f"{selection[PROBE]:.4f} probed" + (f" (fine-tune ahead by {z:+.1f} SE of the paired fold "
+                                                    f"differences; it needs {FINE_TUNE_MARGIN_SE:g})" if z else ""))
     report = {
         "model": model, "data": data.name, "task": data.task, "metric": metric, "labels": data.label_names,
         "mode": mode, "selection": selection,
@@ -293,6 +295,20 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
                               "strengths": [r["strength"] for r in base], "seconds": round(time.time() - t0, 1)}
         report["comparison"] = compare(metric, best["test"][metric]["values"], report["baseline"]["test"][metric]["values"])
     return report, best_model
+
+
+def select_mode(metric: str, fine_tune: dict, probe: dict) -> dict:
+    """Which of the two the run reports, by validation only. The one-standard-error rule: the
+    fine-tune, the costlier and less stable of the two (a small model's folds can end far
+    apart), is kept only when it beats the probe on the validation folds by at least
+    ``FINE_TUNE_MARGIN_SE`` standard errors of the paired per-fold difference (with one fold,
+    or the same difference on every fold: when it is ahead at all)."""
+    tuned, probed = fine_tune["valid"][metric], probe["valid"][metric]
+    margin = compare(metric, tuned["values"], probed["values"])
+    z = margin["standard_errors"]
+    ahead = margin["advantage"]["mean"] > 0 if z is None else z >= FINE_TUNE_MARGIN_SE
+    return {FINE_TUNE: tuned["mean"], PROBE: probed["mean"], "fine_tune_margin_se": z,
+            "fine_tune_needs_se": FINE_TUNE_MARGIN_SE, "kept": FINE_TUNE if ahead else PROBE}
 
 
 def _collapse(report: dict) -> str | None:
