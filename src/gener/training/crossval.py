@@ -20,8 +20,9 @@ embeddings next to the baseline's k-mer frequencies (:mod:`gener.training.probe`
 forward pass over the data, then a linear head per fold) runs on the same folds after the
 fine-tune, and the reported model is the probe unless the fine-tune is clearly better on the
 validation folds (:func:`select_mode`; ``keep_best_model``, i.e. ``--save-model``, keeps the
-fine-tune: the saved model must be the one reported); ``freeze=True`` runs the probe alone. ``model="auto"`` picks the embedded model
-by that probe's validation metric before anything is trained.
+fine-tune: the saved model must be the one reported); ``freeze=True`` runs the probe alone.
+``model="auto"`` picks the embedded model by that probe's validation metric before anything
+is trained.
 """
 
 from __future__ import annotations
@@ -274,7 +275,7 @@ def cross_validate(model: str, data: TaskData, *, folds: int = 5, grid: list[dic
             z = selection["fine_tune_margin_se"]
             log(f"kept the {mode}: validation {metric} {selection[FINE_TUNE]:.4f} fine-tuned, "
                 f"{selection[PROBE]:.4f} probed" + (f" (fine-tune ahead by {z:+.1f} SE of the paired fold "
-                                                    f"differences; it needs {FINE_TUNE_MARGIN_SE:g})" if z else ""))
+                                                    f"differences; it needs {FINE_TUNE_MARGIN_SE:g})" if z is not None else ""))
     report = {
         "model": model, "data": data.name, "task": data.task, "metric": metric, "labels": data.label_names,
         "mode": mode, "selection": selection,

@@ -45,7 +45,7 @@ def report_markdown(report: dict) -> str:
     if selection:
         z = selection.get("fine_tune_margin_se")
         chosen += (f"; kept over the other by validation {metric} (fine-tuning {selection[FINE_TUNE]:.4f}, "
-                   f"linear probe {selection[PROBE]:.4f}" + (f", fine-tune ahead by {z:+.1f} SE" if z else "")
+                   f"linear probe {selection[PROBE]:.4f}" + (f", fine-tune ahead by {z:+.1f} SE" if z is not None else "")
                    + f"; the fine-tune is kept when ahead by at least {selection['fine_tune_needs_se']:g} SE)")
     lines = [f"# {report['data']} with {report['model']}", "",
              f"{report['task']}, {len(report['labels'])} label(s); {report['folds']}-fold cross-validation "
