@@ -52,12 +52,16 @@ def speed_options(annotator, sequence: str) -> int:
                (f"overlap 0, fp32, SDPA, {4 * batch} windows per batch", model, window, 0, "fp32", "sdpa", 4 * batch),
                ("overlap 0, bf16, SDPA", model, window, 0, "bf16", "sdpa", batch),
                ("overlap 0, bf16, windowed attention (shipped)", model, window, 0, "bf16", "auto", batch),
+               ("the same, one batch at a time on all threads", model, window, 0, "bf16", "auto", batch),
                ("overlap 0, int8 linear layers, SDPA", int8, window, 0, "fp32", "sdpa", batch),
                (f"window {window // 2}, overlap 0, bf16, windowed attention", model, window // 2, 0, "bf16", "auto",
                 2 * batch),
                (f"window {2 * window}, overlap 0, fp32, SDPA", model, 2 * window, 0, "fp32", "sdpa", batch // 2)]
     rows, reference = [], None
+    small = inference.SMALL_MODEL
     for name, net, win, overlap, precision, attention, size in options:
+        # every other row runs a small model's batches side by side (inference.side_by_side)
+        inference.SMALL_MODEL = 0 if "one batch at a time" in name else small
         start = time.perf_counter()
         probs = inference.predict_proba(net, sequence, window=win, overlap=overlap, precision=precision,
                                         attention=attention, batch_size=size)
@@ -65,6 +69,7 @@ def speed_options(annotator, sequence: str) -> int:
         if name.endswith("(reference)"):
             reference = (seconds, probs)
         rows.append((name, seconds, probs))
+    inference.SMALL_MODEL = small
     print(f"| option ({len(sequence) / 1e3:.0f} kbp) | kbp/s | speed-up | max probability change |")
     print("|---|---|---|---|")
     for name, seconds, probs in rows:

@@ -32,11 +32,13 @@ def windowed_attention(module, query, key, value, attention_mask, scaling=None, 
     batch, heads, length, dim = query.shape
     groups = key.shape[1]
     scale = dim ** -0.5 if scaling is None else scaling
-    stacked = query.reshape(batch, groups, heads // groups * length, dim)  # heads of a key head are contiguous
+    # the scale on the queries, not on the (length / dim times larger) scores; the query heads
+    # of one key head are contiguous, so stacking them is a reshape
+    stacked = (query * scale).reshape(batch, groups, heads // groups * length, dim)
     out = torch.empty_like(stacked)
     for b in range(batch):
         scores = torch.matmul(stacked[b], key[b].transpose(-1, -2))
-        out[b] = torch.matmul(torch.softmax(scores * scale, dim=-1), value[b])
+        out[b] = torch.matmul(torch.softmax(scores, dim=-1), value[b])
     return out.reshape(batch, heads, length, dim).transpose(1, 2).contiguous(), None
 
 
