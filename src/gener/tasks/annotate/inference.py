@@ -241,8 +241,8 @@ def side_by_side(fn: Callable, items: Sequence) -> Iterator[tuple]:
     CPU threads, each call on one thread. A small model's batch is too little work to share
     among threads (its matrix products are small), so whole batches in parallel keep the
     cores busier: about 1.1x the throughput of the tiny annotator on 2 cores
-    (benchmarks/annotate.py --options). torch's thread count is restored afterwards; at most two items
-    per thread are in flight, so memory stays bounded."""
+    (benchmarks/annotate.py --options). torch's thread count is restored afterwards; at most
+    two items per thread are in flight, so memory stays bounded."""
     workers = torch.get_num_threads()
     if workers < 2 or len(items) < 2:
         yield from ((item, fn(item)) for item in items)
