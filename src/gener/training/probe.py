@@ -15,7 +15,7 @@ Why these poolings and not the head's pooled token: on the built tasks the last-
 ``<s>`` / last token of the tiny embedded models carried less than the token mean, and lower
 layers keep composition that the last layer of a CDS annotator discards. The maximum adds
 "this feature fired somewhere": a binding motif anywhere in the window, which a mean over
-hundreds of tokens dilutes; with it the default run went from beating the baseline on two of
+hundreds of tokens dilutes; with it (and crossval.select_mode) the default run went from beating the baseline on two of
 the five built tasks to all five (benchmarks/understanding.py measures them). Why the k-mer block: alone, the tiny models' embeddings lost to the baseline
 on the composition-driven built tasks (taxonomy, PUM2, Oct4 / MafK), where a head with both
 can do no worse than composition alone, up to fitting noise.
