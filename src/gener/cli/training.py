@@ -80,6 +80,7 @@ def finetune_annotator_cmd(
     seed: int = typer.Option(0, help="Random seed (windows, initialisation)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
+    start_weight: float = typer.Option(1.0, "--start-weight", min=0.0, help="Loss weight of the start-codon class (one base per gene) against 1 for the others."),
 ):
     """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""
     from gener.training.annotator import finetune_annotator
@@ -89,6 +90,7 @@ def finetune_annotator_cmd(
     final = finetune_annotator(
         model, train, valid or [], out, window=window, batch_size=batch_size, steps=steps,
         learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume, model_overrides=overrides,
+        start_weight=start_weight,
     )
     say(f"[green]saved[/] {escape(str(final))}")
 

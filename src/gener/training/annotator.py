@@ -45,6 +45,20 @@ def build_annotator_model(name: str, **overrides):
     return GenerannoForTokenClassification.from_pretrained(resolve(name), ignore_mismatched_sizes=True, **head)
 
 
+def start_weighted_loss(start_weight: float):
+    """Cross-entropy with the start class (4) weighted ``start_weight`` times: one base per gene
+    carries it, so unweighted it is ~0.1% of the loss and the model learns it last."""
+    weight = torch.ones(NUM_CLASSES)
+    weight[4] = start_weight
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs.logits.float()
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1),
+                                                 weight=weight.to(logits.device), ignore_index=IGNORE)
+
+    return loss
+
+
 def _argmax_logits(logits, labels):
     return logits.argmax(-1)  # keep eval memory small: (batch, W, 2) instead of (batch, W, 2, C)
 
@@ -81,6 +95,7 @@ def finetune_annotator(
     resume: bool = False,
     callbacks: list | None = None,
     model_overrides: dict | None = None,
+    start_weight: float = 1.0,
 ):
     """Train and save ``out/final`` (model + tokenizer + training record); ``callbacks`` are
     extra ``TrainerCallback``s (e.g. :class:`gener.training.pretrain.TimeLimitCallback`)."""
@@ -119,6 +134,7 @@ def finetune_annotator(
         eval_dataset=valid_set,
         compute_metrics=_metrics if valid_set is not None else None,
         preprocess_logits_for_metrics=_argmax_logits,
+        compute_loss_func=start_weighted_loss(start_weight) if start_weight != 1 else None,
         callbacks=callbacks,
     )
     replace_trainer_output(trainer, "fine-tuning")
@@ -137,6 +153,8 @@ def finetune_annotator(
         "window": window,
         "batch_size": batch_size,
         "steps": steps,
+        "learning_rate": learning_rate,
+        "start_weight": start_weight,
         "tokens_seen": steps * batch_size * window,
         "minutes": round((time.time() - started) / 60, 1),
         "final_eval": trainer.evaluate() if valid_set is not None else None,
