@@ -23,7 +23,7 @@ from gener.modeling.generanno import GenerannoForTokenClassification
 from gener.modeling.loading import resolve
 from gener.progress import replace_trainer_output
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
-from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES
+from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES, START
 from gener.tokenization import NucleotideTokenizer
 from gener.training.recipe import recipe_arguments
 
@@ -46,10 +46,10 @@ def build_annotator_model(name: str, **overrides):
 
 
 def start_weighted_loss(start_weight: float):
-    """Cross-entropy with the start class (4) weighted ``start_weight`` times: one base per gene
+    """Cross-entropy with the start class weighted ``start_weight`` times: one base per gene
     carries it, so unweighted it is ~0.1% of the loss and the model learns it last."""
     weight = torch.ones(NUM_CLASSES)
-    weight[4] = start_weight
+    weight[START] = start_weight
 
     def loss(outputs, labels, num_items_in_batch=None):
         logits = outputs.logits.float()
