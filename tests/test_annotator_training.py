@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers.modeling_outputs import TokenClassifierOutput
 
-from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES
+from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES, START
 from gener.training.annotator import finetune_annotator, start_weighted_loss
 
 DATA = Path(__file__).parent / "data"
@@ -23,7 +23,7 @@ def test_start_weighted_loss_is_weighted_cross_entropy():
     logits = torch.randn(2, 8, 2, NUM_CLASSES)
     labels = torch.randint(0, NUM_CLASSES, (2, 8, 2))
     labels[0, :3] = IGNORE
-    labels[1, 2, 0] = 4
+    labels[1, 2, 0] = START
     out = TokenClassifierOutput(logits=logits)
     assert torch.allclose(start_weighted_loss(1.0)(out, labels), _cross_entropy(logits, labels))
     weight = torch.tensor([1.0, 1.0, 1.0, 1.0, 10.0])
@@ -31,7 +31,7 @@ def test_start_weighted_loss_is_weighted_cross_entropy():
     assert torch.allclose(got, _cross_entropy(logits, labels, weight))
     # Only the start positions gain weight: without any start label the loss is the plain one.
     no_start = labels.clone()
-    no_start[no_start == 4] = 0
+    no_start[no_start == START] = 0
     assert torch.allclose(start_weighted_loss(10.0)(out, no_start), _cross_entropy(logits, no_start))
 
 
