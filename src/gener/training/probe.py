@@ -16,7 +16,8 @@ Why these poolings and not the head's pooled token: on the built tasks the last-
 layers keep composition that the last layer of a CDS annotator discards. The maximum adds
 "this feature fired somewhere": a binding motif anywhere in the window, which a mean over
 hundreds of tokens dilutes; with it (and crossval.select_mode) the default run went from beating the baseline on two of
-the five built tasks to all five (benchmarks/understanding.py measures them). Why the k-mer block: alone, the tiny models' embeddings lost to the baseline
+the five built tasks to all five, with the annotator's stage-1 weights (benchmarks/understanding.py measures them;
+docs/benchmarks.md has the current figures). Why the k-mer block: alone, the tiny models' embeddings lost to the baseline
 on the composition-driven built tasks (taxonomy, PUM2, Oct4 / MafK), where a head with both
 can do no worse than composition alone, up to fitting noise.
 """
