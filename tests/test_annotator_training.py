@@ -48,3 +48,5 @@ def test_short_training_run_saves_a_loadable_annotator(tmp_path, start_weight):
 
     genes = Annotator(str(final)).annotate("ACGT" * 200, "s")
     assert all(g.end - g.start >= 60 for g in genes)
+    checkpoint = tmp_path / "run" / "checkpoint-3"  # no training.json: the window comes from its config
+    assert not (checkpoint / "training.json").exists() and Annotator(str(checkpoint)).window == 128

@@ -112,6 +112,9 @@ def finetune_annotator(
         valid_set = torch.utils.data.Subset(valid_set, keep.tolist())
 
     net = build_annotator_model(model, **(model_overrides or {}))
+    # In the config, so that every Trainer checkpoint (which has no training.json) carries it:
+    # an annotator run on windows longer than it was trained on is silently worse and slower.
+    net.config.annotation_window = window
     args = recipe_arguments(
         out,
         max_steps=steps,

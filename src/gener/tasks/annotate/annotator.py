@@ -172,9 +172,9 @@ class Annotator:
     ``model``: a checkpoint directory, an embedded name, a hub id, or an already loaded
     model (then pass ``tokenizer`` too, or the built-in single-nucleotide one is used);
     None is the embedded ``gener-annotator-tiny``. ``window`` defaults to the window the
-    model was trained on (``training.json`` next to it) or its context (at most 8192 bp);
-    ``overlap`` to half a window, at most 512 bp; ``batch_size`` to 32k tokens' worth of
-    windows. The model's ``num_labels`` picks the scoring (decode.py): 2 frame-agnostic,
+    model was trained on (its config's ``annotation_window``, or ``training.json`` next to
+    it) or its context (at most 8192 bp); ``overlap`` to half a window, at most 512 bp;
+    ``batch_size`` to 32k tokens' worth of windows. The model's ``num_labels`` picks the scoring (decode.py): 2 frame-agnostic,
     4 frame-aware, 5 frame-aware with start-site evidence.
     """
 
@@ -396,6 +396,9 @@ def _tuned_decoding(directory) -> dict:
 
 
 def _default_window(model, directory) -> int:
+    recorded = getattr(model.config, "annotation_window", None)  # written by gener finetune annotator
+    if recorded:
+        return int(recorded)
     if directory is not None:
         record = Path(directory) / "training.json"
         try:
