@@ -174,8 +174,9 @@ class Annotator:
     None is the embedded ``gener-annotator-tiny``. ``window`` defaults to the window the
     model was trained on (its config's ``annotation_window``, or ``training.json`` next to
     it) or its context (at most 8192 bp); ``overlap`` to half a window, at most 512 bp;
-    ``batch_size`` to 32k tokens' worth of windows. The model's ``num_labels`` picks the scoring (decode.py): 2 frame-agnostic,
-    4 frame-aware, 5 frame-aware with start-site evidence.
+    ``batch_size`` to 32k tokens' worth of windows. The model's ``num_labels`` picks the
+    scoring (decode.py): 2 frame-agnostic, 4 frame-aware, 5 frame-aware with start-site
+    evidence.
     """
 
     def __init__(self, model=None, *, tokenizer=None, device=None, table: int = 11, window: int | None = None,
