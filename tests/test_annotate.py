@@ -376,11 +376,12 @@ def test_windows_are_stitched_by_averaging(tiny_model):
 
 
 
-def test_windowed_attention_is_sdpa_arithmetic(tiny_model):
-    """The CPU attention of bf16 runs (gener.modeling.cpu_attention) computes what SDPA does:
-    same probabilities in fp32 on a real genome slice, padded batches (a short contig next to
-    full windows) included, and the caller's model keeps SDPA."""
+def test_windowed_attention_is_sdpa_arithmetic(tiny_model, monkeypatch):
+    """The CPU attention of bf16 runs without AMX (gener.modeling.cpu_attention) computes what
+    SDPA does: same probabilities in fp32 on a real genome slice, padded batches (a short
+    contig next to full windows) included, and the caller's model keeps SDPA."""
     from gener.io import read_fasta
+    from gener.tasks.annotate import inference
     from gener.tasks.annotate.inference import model_for
 
     genome = next(iter(read_fasta(DATA / "ecoli_k12_60kb.fa"))).sequence
@@ -389,8 +390,11 @@ def test_windowed_attention_is_sdpa_arithmetic(tiny_model):
     windowed = predict_proba_many(tiny_model, seqs, window=512, overlap=0, precision="fp32", attention="windows")
     for a, b in zip(plain, windowed):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    fast = model_for(tiny_model, "bf16")  # bf16 on a CPU: windowed attention by default
+    monkeypatch.setattr(inference, "cpu_has_amx", lambda: False)
+    fast = model_for(tiny_model, "bf16")  # bf16 on a CPU without AMX: windowed attention by default
     assert fast.config._attn_implementation == "gener_cpu_windows"
+    monkeypatch.setattr(inference, "cpu_has_amx", lambda: True)  # AMX runs SDPA's own kernel faster
+    assert model_for(tiny_model, "bf16").config._attn_implementation == "sdpa"
     assert tiny_model.config._attn_implementation == "sdpa" and model_for(tiny_model, "fp32") is tiny_model
     with pytest.raises(GenerInputError, match="attention"):
         model_for(tiny_model, "fp32", "flash")

@@ -92,8 +92,18 @@ def fast_cpu_bf16() -> bool:
     """True where the CPU has bf16 matrix units (AMX or AVX512-BF16): there the tiny annotator
     runs about 1.9x as fast in bf16 as in fp32 on 2 cores, with probabilities within ~0.3
     (benchmarks/annotate.py --options); elsewhere bf16 on a CPU is slower than fp32."""
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return cpu_has_amx() or _cpu_check("_is_avx512_bf16_supported")
+
+
+def cpu_has_amx() -> bool:
+    """True where the CPU has AMX tiles: there PyTorch's fused CPU attention kernel runs bf16
+    on them and beats :mod:`gener.modeling.cpu_attention` (1.2-1.5x on 2 cores, Intel Xeon,
+    benchmarks/annotate.py --options); without AMX the windowed attention is the faster one."""
+    return _cpu_check("_is_amx_tile_supported")
+
+
+def _cpu_check(name: str) -> bool:
+    return bool(getattr(torch.cpu, name, lambda: False)())
 
 
 def model_for(model, precision: str, attention: str = "auto"):
@@ -102,10 +112,11 @@ def model_for(model, precision: str, attention: str = "auto"):
     in their own dtype). A copy in bf16 weights, not autocast: autocast casts the weights
     again at every call, and on 2 CPU cores gained 1.0-1.7x where the copy gains 1.9x.
 
-    ``attention="auto"`` runs a bf16 model on a CPU with :mod:`gener.modeling.cpu_attention`
-    (the same arithmetic as SDPA; 1.4x as fast a forward pass for the tiny annotator there,
-    slower in fp32, benchmarks/annotate.py --options); ``"windows"`` at any precision on a CPU;
-    ``"sdpa"`` keeps transformers' SDPA. The caller's model is never changed."""
+    ``attention="auto"`` runs a bf16 model on a CPU without AMX with
+    :mod:`gener.modeling.cpu_attention` (the same arithmetic as SDPA; 1.4x as fast a forward
+    pass for the tiny annotator on an AMD CPU with AVX512-BF16, slower in fp32 and slower than
+    SDPA where AMX runs it, benchmarks/annotate.py --options); ``"windows"`` at any precision
+    on a CPU; ``"sdpa"`` keeps transformers' SDPA. The caller's model is never changed."""
     if precision not in PRECISIONS:
         raise GenerInputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if attention not in ATTENTIONS:
@@ -115,7 +126,7 @@ def model_for(model, precision: str, attention: str = "auto"):
     runner = model
     if use and next(model.parameters()).dtype == torch.float32:
         runner = copy.deepcopy(model).to(torch.bfloat16)
-    windowed = attention == "windows" or (attention == "auto" and runner is not model)
+    windowed = attention == "windows" or (attention == "auto" and runner is not model and not cpu_has_amx())
     if windowed and on_cpu and hasattr(runner, "set_attn_implementation"):
         from gener.modeling.cpu_attention import use_windowed_attention
 
