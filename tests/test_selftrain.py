@@ -48,6 +48,29 @@ def test_start_scores_sit_on_start_codons_of_both_strands(ecoli, statistics):
     np.testing.assert_allclose(s["start"], s["rbs"] + s["upstream"] + s["start_codon"], atol=1e-9)
 
 
+
+def test_single_mode_scores_are_prodigals_before_its_gene_search(ecoli, statistics):
+    """Every candidate's scores equal those pyrodigal's find_genes computes, except the start
+    score of starts on Prodigal's own chosen path, to which its search adds an operon-spacing
+    bonus: gener's statistics must not carry Prodigal's choice of genes."""
+    ours = statistics.start_scores(ecoli)
+    genes = statistics.finder.find_genes(ecoli)
+    chosen = {(g.begin - 1 if g.strand == 1 else g.end - 1, g.strand) for g in genes}
+    by_strand = {1: {}, -1: {}}
+    for node in genes.nodes:
+        if node.type != "Stop":
+            by_strand[node.strand][node.index] = node
+    differs = 0
+    for i, strand in enumerate((1, -1)):
+        assert sorted(by_strand[strand]) == ours.positions[i].tolist()
+        for pos, coding, start in zip(ours.positions[i], ours.scores[i]["coding"], ours.scores[i]["start"]):
+            node = by_strand[strand][int(pos)]
+            assert coding == node.cscore
+            if start != node.sscore:
+                assert (int(pos), strand) in chosen
+                differs += 1
+    assert differs > 0  # the bonus exists, and only Prodigal's path has it
+
 def test_genome_evidence_alone_reproduces_prodigal(ecoli, statistics):
     finder = pyrodigal.GeneFinder()
     with warnings.catch_warnings():

@@ -109,13 +109,14 @@ class GenomeStatistics:
 
     def start_scores(self, sequence: str) -> StartScores:
         """Scores of every candidate start of ``sequence`` (see :class:`StartScores`)."""
-        genes = self.finder.find_genes(sequence)
         if self.mode == "single":
-            name = "single"
+            name, nodes = "single", self._scored_nodes(sequence)
         else:  # pyrodigal names no bin when none fits (no genes at all)
+            genes = self.finder.find_genes(sequence)
             name = genes.metagenomic_bin.description if genes.metagenomic_bin is not None else "none"
+            nodes = genes.nodes
         rows: dict[int, list] = {1: [], -1: []}
-        for node in genes.nodes:
+        for node in nodes:
             if node.type != "Stop":
                 upstream = node.sscore - node.rscore - node.tscore
                 rows[node.strand].append((node.index, node.cscore, node.sscore, node.rscore, upstream, node.tscore))
@@ -126,3 +127,17 @@ class GenomeStatistics:
             positions.append(data[:, 0].astype(np.int64))
             scores.append({k: data[:, 1 + j] for j, k in enumerate(FIELDS)})
         return StartScores(positions=tuple(positions), scores=tuple(scores), model_name=name)
+
+    def _scored_nodes(self, sequence: str):
+        """Every candidate start and stop of ``sequence`` scored with the genome's training, as
+        :meth:`pyrodigal.GeneFinder.find_genes` scores them before its gene-path search, without
+        running that search: gener's decoder chooses the genes, and Prodigal's search would only
+        add its own chosen path's operon-spacing bonus to the start scores."""
+        pyrodigal, finder = _pyrodigal(), self.finder
+        seq = pyrodigal.Sequence(sequence, mask=finder.mask, mask_size=finder.min_mask)
+        nodes = pyrodigal.Nodes()
+        nodes.extract(seq, translation_table=self.table, closed=finder.closed, min_gene=finder.min_gene,
+                      min_edge_gene=finder.min_edge_gene)
+        nodes.sort()
+        nodes.score(seq, finder.training_info, closed=finder.closed, is_meta=False)
+        return nodes
