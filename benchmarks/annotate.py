@@ -78,7 +78,70 @@ def speed_options(annotator, sequence: str) -> int:
     for name, seconds, probs in rows:
         change = float(np.abs(probs - reference[1]).max())
         print(f"| {name} | {len(sequence) / seconds / 1e3:.1f} | {reference[0] / seconds:.2f}x | {change:.3f} |")
+    exported_runtime(model, window, batch)
     return 0
+
+
+def exported_runtime(model, window: int, batch: int, repeat: int = 8) -> None:
+    """The model exported to ONNX and run by ONNX Runtime (fp32, and int8 linear layers), against
+    torch at gener's default precision: seconds per batch of windows on one thread, best of
+    ``repeat``. Skipped where onnxruntime (not a gener dependency) is not installed."""
+    import copy
+    import logging
+    import tempfile
+    import warnings
+
+    import numpy as np
+    import torch
+
+    from gener.tasks.annotate import inference
+
+    try:
+        import onnxruntime
+        from onnxruntime.quantization import quantize_dynamic
+    except ImportError:
+        print("\nexported runtime: skipped (pip install onnxruntime onnx to measure it)")
+        return
+    ids = torch.randint(32, 41, (batch, window))  # A, C, G, T and the other nucleotide ids
+
+    def best(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        runner = inference.model_for(model, "auto", "auto")
+        with torch.inference_mode():
+            rows = [("torch, gener's default precision and attention", best(lambda: runner(input_ids=ids)))]
+        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's and quantizer's deprecation notes
+            fp32, int8 = f"{tmp}/model.onnx", f"{tmp}/model.int8.onnx"
+            exported = copy.deepcopy(model).float().eval()
+            exported.set_attn_implementation("eager")  # the exporter has no SDPA with grouped KV heads
+            torch.onnx.export(exported, (ids,), fp32, input_names=["input_ids"], dynamo=False, opset_version=17)
+            logging.disable(logging.WARNING)  # the quantizer's advice to pre-process the graph
+            try:
+                quantize_dynamic(fp32, int8)
+            finally:
+                logging.disable(logging.NOTSET)
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            for name, path in (("ONNX Runtime, fp32", fp32), ("ONNX Runtime, int8 linear layers", int8)):
+                session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+                rows.append((name, best(lambda: session.run(None, {"input_ids": ids.numpy()}))))
+    finally:
+        torch.set_num_threads(threads)
+    print(f"\n| exported runtime ({batch} windows of {window} bp, 1 thread, onnxruntime "
+          f"{onnxruntime.__version__}) | s per batch | speed-up |")
+    print("|---|---|---|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds:.3f} | {rows[0][1] / seconds:.2f}x |")
 
 
 def main(argv=None) -> int:
@@ -93,7 +156,8 @@ def main(argv=None) -> int:
     ap.add_argument("--evidence", choices=("both", "model", "genome"), help="decoder evidence (default: both)")
     ap.add_argument("--options", type=int, metavar="BP",
                     help="instead: the network's speed options on the genome's first BP bases (overlap, batch, "
-                         "bf16, attention, int8, window length), as kbp/s, speed-up and largest probability change vs fp32 overlap 0")
+                         "bf16, attention, int8, window length), as kbp/s, speed-up and largest probability change vs fp32 overlap 0; "
+                         "then ONNX Runtime against torch, where onnxruntime is installed")
     args = ap.parse_args(argv)
 
     if args.genome is None:
