@@ -249,14 +249,14 @@ def test_overlapping_genes_on_opposite_strands_and_in_other_frames_are_separate(
 
 
 def test_best_path_takes_the_best_total_under_prodigals_overlap_rules():
-    from gener.tasks.annotate.decode import _best_path
+    from gener.tasks.annotate.decode import Spacing, _best_path
 
-    def path(genes, length=5000):  # genes: (genome start, genome end, strand, score)
+    def path(genes, length=5000, spacing=None):  # genes: (genome start, genome end, strand, score)
         strand = np.array([0 if g[2] == 1 else 1 for g in genes])
         begin = np.array([g[0] if g[2] == 1 else length - g[1] for g in genes])
         end = np.array([g[1] if g[2] == 1 else length - g[0] for g in genes])
         score = np.array([g[3] for g in genes], dtype=float)
-        return sorted(_best_path(score, 0.0, strand, begin, end, length, 60, 200))
+        return sorted(_best_path(score, 0.0, strand, begin, end, length, 60, 200, spacing)[0])
 
     # one long gene (10) or the two genes inside it (6 + 6): the two, which greedy would miss
     assert path([(0, 1000, 1, 10.0), (0, 480, 1, 6.0), (520, 1000, 1, 6.0)]) == [1, 2]
@@ -266,6 +266,27 @@ def test_best_path_takes_the_best_total_under_prodigals_overlap_rules():
     assert path([(0, 600, -1, 5.0), (500, 1200, 1, 4.0)]) == [0]
     assert path([(0, 600, 1, 5.0), (500, 1200, 1, 4.0)]) == [0]
     assert path([(0, 600, 1, 5.0), (550, 1200, 1, 4.0)]) == [0, 1]
+    # Prodigal's gene spacing: a weaker gene 20 bp after a gene of its strand (an operon) beats
+    # a stronger one on the other strand, which it does not without the spacing term
+    genes = [(0, 600, 1, 5.0), (620, 1200, 1, 1.0), (620, 1200, -1, 1.2)]
+    assert path(genes) == [0, 2]
+    assert path(genes, spacing=Spacing(0.65, np.zeros(3))) == [0, 1]
+
+
+def test_gene_spacing_follows_prodigal():
+    from gener.tasks.annotate.decode import Spacing
+
+    spacing = Spacing(0.65, np.array([0.0, 2.0]))
+    assert spacing.term(0, 600, 1, 700, False, True) == -0.65  # opposite strands
+    assert spacing.term(0, 600, 1, 800, True, True) == -0.65  # 203 bp from stop to start: far
+    assert spacing.term(0, 600, 1, 700, True, True) == 0.0  # 103 bp: neither
+    assert spacing.term(0, 600, 1, 617, True, True) == pytest.approx((2 - 20 / 60) * 0.65)  # close
+    assert spacing.term(0, 600, 1, 577, True, True) == 0.0  # overlapping by 23 bp: no bonus
+    # ATGA: the start codon overlaps the stop by 4 bp; the downstream gene's negative RBS and
+    # upstream scores (here 2.0 of them, candidate 1 on the + strand) are forgiven
+    assert spacing.term(0, 600, 1, 596, True, True) == pytest.approx(2.0 + (2 - 1 / 60) * 0.65)
+    # on the - strand the downstream gene is the left one (candidate 0)
+    assert spacing.term(0, 600, 1, 596, True, False) == pytest.approx((2 - 1 / 60) * 0.65)
 
 
 def test_noisy_probabilities_still_give_valid_orfs_only():

@@ -47,9 +47,9 @@ Result = tuple[str, str, list["Gene"]]  # (record id, sequence, genes)
 # or one of them alone (the ablation of the model card).
 EVIDENCE_SOURCES = ("both", "model", "genome")
 # Untuned defaults (a checkpoint without decoder.json): each source at its natural scale.
-DEFAULT_WEIGHTS = {"both": {"model": 1.0, "coding": 1.0, "start": 1.0},
+DEFAULT_WEIGHTS = {"both": {"model": 1.0, "coding": 1.0, "start": 1.0, "spacing": 1.0},
                    "model": {"model": 1.0},
-                   "genome": {"model": 0.0, "coding": 1.0, "start": 1.0}}
+                   "genome": {"model": 0.0, "coding": 1.0, "start": 1.0, "spacing": 1.0}}
 _DECODE_OPTIONS = {"min_edge_gene_length", "max_overlap_same", "max_overlap_opposite", "min_score", "min_gap",
                    "length_bias"}
 

@@ -51,8 +51,9 @@ Rules (what a reported gene is):
 6. With the genome's statistics, the genes called are the set with the highest total score
    (only genes above ``min_score``), found by dynamic programming over the candidates
    sorted by right end, as Prodigal does (``_best_path``), so a stop may keep a shorter
-   start when that lets a neighbour in. With the model's evidence alone they are chosen
-   greedily by score (``_greedy_path``: that evidence rewards any coding frame, and a
+   start when that lets a neighbour in; consecutive genes add Prodigal's gene-spacing term
+   (:class:`Spacing`, scaled by ``Weights.spacing``). With the model's evidence alone they
+   are chosen greedily by score (``_greedy_path``: that evidence rewards any coding frame, and a
    best-total path would stack overlapping genes). Consecutive genes may overlap on the
    same strand by at most ``max_overlap_same`` bp (60, Prodigal's MAX_SAM_OVLP), and on
    opposite strands only at their 3' ends (tail to tail) by at most
@@ -128,12 +129,15 @@ class Weights:
     """How the decoder combines its evidence into a gene's score (see the module doc):
     ``model`` multiplies the model's per-base log-odds over the gene, ``model_start`` its
     start-site term (``None``: the same as ``model``), ``coding`` and ``start`` the genome's
-    own statistics (selftrain.py). The defaults are the model alone."""
+    own statistics (selftrain.py), ``spacing`` Prodigal's gene-spacing term between
+    consecutive genes (:class:`Spacing`; 1 = Prodigal's, used only with the genome's
+    statistics). The defaults are the model alone."""
 
     model: float = 1.0
     coding: float = 0.0
     start: float = 0.0
     model_start: float | None = None
+    spacing: float = 0.0
 
     @property
     def model_start_weight(self) -> float:
@@ -420,8 +424,12 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
     rank[order] = np.arange(len(order))
     chosen = (_Strand(), _Strand())
     selected: dict[int, int] = {}  # group -> candidate (row of the pooled arrays)
+    terms: dict[int, float] = {}
     if weights.uses_genome:
-        genes = _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp)
+        scale = weights.start * weights.spacing
+        forgive = -(np.minimum(stats["rbs"], 0) + np.minimum(stats["upstream"], 0)) * scale
+        spacing = Spacing(0.15 * start_scores.start_weight * scale, forgive)
+        genes, terms = _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp, spacing)
     else:
         genes = _greedy_path(score, min_score, order, first_of_group, group_end, pos_to_group, strand_index, begin,
                              genome, max_same, max_opp)
@@ -442,7 +450,8 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
         gs, ge = genome(c)
         start_type = "Edge" if edge5[c] else p.start_names[_codon_key(strand_codes[si], b)]
         five, three = bool(edge5[c]), bool(open3[c])
-        total = adjusted[c]
+        spacing_term = terms.get(c, 0.0)
+        total, start_total = adjusted[c] + spacing_term, float(sscore[c]) + spacing_term
         evidence = {}
         if weights.model or weights.model_start_weight:
             evidence = {"model_coding": float(model_coding[c]), "model_start": float(model_start[c])}
@@ -453,59 +462,97 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
             start=gs, end=ge, strand=strand,
             partial_start=five if strand == 1 else three,
             partial_end=three if strand == 1 else five,
-            start_type=start_type, score=total, cscore=total - float(sscore[c]),
-            sscore=float(sscore[c]), confidence=prodigal_confidence(total), evidence=evidence,
+            start_type=start_type, score=total, cscore=total - start_total,
+            sscore=start_total, confidence=prodigal_confidence(total), evidence=evidence,
         ))
     calls.sort(key=lambda k: (k.start, k.end, -k.strand))
     return calls
 
 
-def _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp) -> list[int]:
+OPERON_DIST = 60  # Prodigal's OPER_DIST: same-strand genes this close look like one operon
+
+
+@dataclass
+class Spacing:
+    """Prodigal's gene-spacing term (its ``intergenic_mod``), added for each pair of
+    consecutive genes of a path: ``-weight`` for genes on opposite strands or more than
+    3 x OPERON_DIST bp apart; up to ``+2 weight`` for genes of one strand closer than
+    OPERON_DIST bp (not overlapping) or 15 bp (overlapping), falling with the distance; and
+    where the later gene's start codon overlaps the earlier gene's stop by 1 or 4 bp
+    (ATGA), its negative RBS and upstream scores are forgiven (``forgive``, per candidate).
+    ``weight`` is 0.15 x Prodigal's start weight: on the scale of the genome's start scores."""
+
+    weight: float
+    forgive: np.ndarray
+
+    def term(self, prev: int, prev_end: int, nxt: int, next_start: int, same_strand: bool, plus: bool) -> float:
+        """For genes ``prev`` then ``nxt`` (candidate rows, genome order): ``prev`` ends at
+        ``prev_end``, ``nxt`` begins at ``next_start`` (genome coordinates)."""
+        if not same_strand:
+            return -self.weight
+        value = 0.0
+        if next_start in (prev_end - 1, prev_end - 4):  # the downstream gene's start codon on the stop
+            value += self.forgive[nxt if plus else prev]
+        distance = abs(prev_end - 3 - next_start)  # stop codon to start codon, as Prodigal counts
+        if distance > 3 * OPERON_DIST:
+            return value - self.weight
+        if (distance <= OPERON_DIST and prev_end <= next_start) or distance < OPERON_DIST / 4:
+            value += (2.0 - distance / OPERON_DIST) * self.weight
+        return value
+
+
+def _best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp,
+               spacing: Spacing | None = None) -> tuple[list[int], dict[int, float]]:
     """The genes (candidate rows) with the highest total score, by dynamic programming over
     the candidates above ``min_score`` sorted by right end, as Prodigal's: each gene links to
     the best-scoring chain that ends before it, or that ends inside it where the rules allow
     (another gene of its strand by at most ``max_same`` bp; a + gene ending inside a - gene's
-    3' end by at most ``max_opp`` bp, tail to tail). Like Prodigal's, only consecutive genes
-    are checked against each other."""
+    3' end by at most ``max_opp`` bp, tail to tail), plus ``spacing``'s term for the pair.
+    Like Prodigal's, only consecutive genes are checked against each other. Also returns
+    each chosen gene's share of the spacing terms (Prodigal adds a pair's term to the start
+    score of the gene downstream of the other's stop)."""
     cand = np.flatnonzero(np.isfinite(score) & (score > min_score))
     plus = strand_index[cand] == 0
     gs = np.where(plus, begin[cand], length - end[cand])
     ge = np.where(plus, end[cand], length - begin[cand])
     o = np.lexsort((gs, ge))
     cand, gs, ge, plus = cand[o], gs[o], ge[o], plus[o]
+    spacing = spacing or Spacing(0.0, np.zeros(len(score)))
+    far = 3 * OPERON_DIST - 3  # a same-strand gene ending more than this before a start is "far"
     best = np.zeros(len(cand))
     back = np.full(len(cand), -1, dtype=np.int64)
-    done = [_Chains(), _Chains(), _Chains()]  # genes processed: of the + strand, the - strand, all
-    plus_ends: list[int] = []  # + strand genes by end, for tail-to-tail links
-    plus_rows: list[int] = []
+    link_term = np.zeros(len(cand))
+    done = [_Chains(), _Chains()]  # genes processed, of the + and the - strand
     for i in range(len(cand)):
         s_i, e_i, si = int(gs[i]), int(ge[i]), 0 if plus[i] else 1
-        value, link = done[2].best_ending_by(s_i)
-        value2, link2 = done[si].best_ending_by(min(s_i + max_same, e_i - 1))
-        if value2 > value:
-            value, link = value2, link2
+        mine, other = done[si], done[1 - si]
+        options = [other.best_ending_by(s_i), mine.best_ending_by(s_i - far - 1)]
+        options = [(v - spacing.weight, j) for v, j in options if j >= 0]
+        for j in mine.ending_between(s_i - far - 1, min(s_i + max_same, e_i - 1)):
+            term = spacing.term(int(cand[j]), int(ge[j]), int(cand[i]), s_i, True, bool(plus[i]))
+            options.append((best[j] + term, j))
         if si == 1:  # a + gene whose 3' end reaches into this - gene's 3' end
-            k = bisect.bisect_right(plus_ends, s_i)
-            while k < len(plus_ends) and plus_ends[k] <= min(s_i + max_opp, e_i - 1):
-                j = plus_rows[k]
-                if gs[j] < s_i and best[j] > value:
-                    value, link = best[j], j
-                k += 1
+            for j in other.ending_between(s_i, min(s_i + max_opp, e_i - 1)):
+                if gs[j] < s_i:
+                    options.append((best[j] - spacing.weight, j))
+        value, link = max(options, default=(0.0, -1))
         if value <= 0:
             value, link = 0.0, -1
         best[i] = score[cand[i]] + value
         back[i] = link
-        done[si].add(e_i, best[i], i)
-        done[2].add(e_i, best[i], i)
-        if si == 0:
-            plus_ends.append(e_i)
-            plus_rows.append(i)
-    out = []
+        if link >= 0:
+            link_term[i] = value - best[link]
+        mine.add(e_i, best[i], i)
+    out, terms = [], {}
     i = int(np.argmax(best)) if len(cand) else -1
     while i >= 0:
         out.append(int(cand[i]))
-        i = int(back[i])
-    return out
+        j = int(back[i])
+        if j >= 0:  # Prodigal's bookkeeping: a - strand pair's term goes to the left gene
+            owner = j if (not plus[i] and not plus[j]) else i
+            terms[int(cand[owner])] = terms.get(int(cand[owner]), 0.0) + float(link_term[i])
+        i = j
+    return out, terms
 
 
 def _greedy_path(score, min_score, order, first_of_group, group_end, pos_to_group, strand_index, begin, genome,
@@ -542,15 +589,17 @@ def _greedy_path(score, min_score, order, first_of_group, group_end, pos_to_grou
 
 class _Chains:
     """Chains processed so far, by end (appended in order): the best chain score among those
-    ending by any position."""
+    ending by any position, and the chains ending in a range."""
 
     def __init__(self):
         self.ends: list[int] = []
+        self.rows: list[int] = []  # the chain ending at each end
         self.best: list[float] = []  # running maximum of the chain scores
         self.row: list[int] = []  # where that maximum is
 
     def add(self, end: int, value: float, row: int) -> None:
         self.ends.append(end)
+        self.rows.append(row)
         if self.best and self.best[-1] >= value:
             self.best.append(self.best[-1])
             self.row.append(self.row[-1])
@@ -561,6 +610,10 @@ class _Chains:
     def best_ending_by(self, position: int) -> tuple[float, int]:
         k = bisect.bisect_right(self.ends, position) - 1
         return (self.best[k], self.row[k]) if k >= 0 else (0.0, -1)
+
+    def ending_between(self, after: int, upto: int) -> list[int]:
+        """Rows of the chains ending in ``(after, upto]``."""
+        return self.rows[bisect.bisect_right(self.ends, after) : bisect.bisect_right(self.ends, upto)]
 
 
 def _genome_evidence(start_scores, strand_index, begin, length):

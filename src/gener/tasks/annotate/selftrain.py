@@ -48,6 +48,7 @@ class StartScores:
     positions: tuple[np.ndarray, np.ndarray]
     scores: tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
     model_name: str  # "single" or the metagenomic bin's description
+    start_weight: float = 0.0  # Prodigal's st_wt of the training: the scale of its gene-spacing term (decode.py)
 
     def lookup(self, strand_index: int, where: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """({field: scores}, found) for candidate starts at genome positions ``where``
@@ -110,11 +111,12 @@ class GenomeStatistics:
     def start_scores(self, sequence: str) -> StartScores:
         """Scores of every candidate start of ``sequence`` (see :class:`StartScores`)."""
         if self.mode == "single":
-            name, nodes = "single", self._scored_nodes(sequence)
+            name, nodes, info = "single", self._scored_nodes(sequence), self.finder.training_info
         else:  # pyrodigal names no bin when none fits (no genes at all)
             genes = self.finder.find_genes(sequence)
-            name = genes.metagenomic_bin.description if genes.metagenomic_bin is not None else "none"
-            nodes = genes.nodes
+            fitted = genes.metagenomic_bin
+            name = fitted.description if fitted is not None else "none"
+            nodes, info = genes.nodes, (fitted.training_info if fitted is not None else None)
         rows: dict[int, list] = {1: [], -1: []}
         for node in nodes:
             if node.type != "Stop":
@@ -126,7 +128,8 @@ class GenomeStatistics:
             data = data[np.argsort(data[:, 0], kind="stable")]
             positions.append(data[:, 0].astype(np.int64))
             scores.append({k: data[:, 1 + j] for j, k in enumerate(FIELDS)})
-        return StartScores(positions=tuple(positions), scores=tuple(scores), model_name=name)
+        return StartScores(positions=tuple(positions), scores=tuple(scores), model_name=name,
+                           start_weight=float(info.start_weight) if info is not None else 0.0)
 
     def _scored_nodes(self, sequence: str):
         """Every candidate start and stop of ``sequence`` scored with the genome's training, as
