@@ -31,7 +31,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from gener.data.fetch import dataset_path
@@ -53,7 +52,7 @@ GRIDS = {
     "length_bias": [0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5],
     "min_score": [-10.0, 0.0, 5.0, 10.0, 20.0],
 }
-# Prodigal's gene-spacing term (decode.Spacing), 1 = Prodigal's: the genome alone keeps it;
+# Prodigal's gene-spacing term (paths.Spacing), 1 = Prodigal's: the genome alone keeps it;
 # for "both" the ascent runs from each value and the best result is kept (the model's
 # evidence and the spacing term both speak to start sites, so they are chosen together).
 SPACINGS = {"both": [0.0, 0.5, 1.0], "model": [0.0], "genome": [1.0]}

@@ -249,14 +249,14 @@ def test_overlapping_genes_on_opposite_strands_and_in_other_frames_are_separate(
 
 
 def test_best_path_takes_the_best_total_under_prodigals_overlap_rules():
-    from gener.tasks.annotate.decode import Spacing, _best_path
+    from gener.tasks.annotate.paths import Spacing, best_path
 
     def path(genes, length=5000, spacing=None):  # genes: (genome start, genome end, strand, score)
         strand = np.array([0 if g[2] == 1 else 1 for g in genes])
         begin = np.array([g[0] if g[2] == 1 else length - g[1] for g in genes])
         end = np.array([g[1] if g[2] == 1 else length - g[0] for g in genes])
         score = np.array([g[3] for g in genes], dtype=float)
-        return sorted(_best_path(score, 0.0, strand, begin, end, length, 60, 200, spacing)[0])
+        return sorted(best_path(score, 0.0, strand, begin, end, length, 60, 200, spacing)[0])
 
     # one long gene (10) or the two genes inside it (6 + 6): the two, which greedy would miss
     assert path([(0, 1000, 1, 10.0), (0, 480, 1, 6.0), (520, 1000, 1, 6.0)]) == [1, 2]
@@ -274,7 +274,7 @@ def test_best_path_takes_the_best_total_under_prodigals_overlap_rules():
 
 
 def test_gene_spacing_follows_prodigal():
-    from gener.tasks.annotate.decode import Spacing
+    from gener.tasks.annotate.paths import Spacing
 
     spacing = Spacing(0.65, np.array([0.0, 2.0]))
     assert spacing.term(0, 600, 1, 700, False, True) == -0.65  # opposite strands
