@@ -53,8 +53,8 @@ Rules (what a reported gene is):
    sorted by right end, as Prodigal does (``paths.best_path``), so a stop may keep a shorter
    start when that lets a neighbour in; consecutive genes add Prodigal's gene-spacing term
    (``paths.Spacing``, scaled by ``Weights.spacing``). With the model's evidence alone they
-   are chosen greedily by score (``paths.greedy_path``: that evidence rewards any coding frame, and a
-   best-total path would stack overlapping genes). Consecutive genes may overlap on the
+   are chosen greedily by score (``paths.greedy_path``: that evidence rewards any coding
+   frame, and a best-total path would stack overlapping genes). Consecutive genes may overlap on the
    same strand by at most ``max_overlap_same`` bp (60, Prodigal's MAX_SAM_OVLP), and on
    opposite strands only at their 3' ends (tail to tail) by at most
    ``max_overlap_opposite`` bp (200, Prodigal's MAX_OPP_OVLP); never at their 5' ends
@@ -388,7 +388,7 @@ def _decode_linear(codes, probs, p: _Params, *, min_score, max_same, max_opp, le
         genes, terms = best_path(score, min_score, strand_index, begin, end, length, max_same, max_opp, spacing)
     else:
         genes = greedy_path(score, min_score, order, first_of_group, group_end, pos_to_group, strand_index, begin,
-                             genome, max_same, max_opp)
+                            genome, max_same, max_opp)
     for c in genes:
         chosen[int(strand_index[c])].add(*genome(c))
         selected[int(pos_to_group[rank[c]])] = int(c)

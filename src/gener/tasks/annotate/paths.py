@@ -59,6 +59,7 @@ def best_path(score, min_score, strand_index, begin, end, length, max_same, max_
     o = np.lexsort((gs, ge))
     cand, gs, ge, plus = cand[o], gs[o], ge[o], plus[o]
     spacing = spacing or Spacing(0.0, np.zeros(len(score)))
+    flat = spacing.weight == 0 and not spacing.forgive.any()
     far = 3 * OPERON_DIST - 3  # a same-strand gene ending more than this before a start is "far"
     best = np.zeros(len(cand))
     back = np.full(len(cand), -1, dtype=np.int64)
@@ -67,11 +68,15 @@ def best_path(score, min_score, strand_index, begin, end, length, max_same, max_
     for i in range(len(cand)):
         s_i, e_i, si = int(gs[i]), int(ge[i]), 0 if plus[i] else 1
         mine, other = done[si], done[1 - si]
-        options = [other.best_ending_by(s_i), mine.best_ending_by(s_i - far - 1)]
-        options = [(v - spacing.weight, j) for v, j in options if j >= 0]
-        for j in mine.ending_between(s_i - far - 1, min(s_i + max_same, e_i - 1)):
-            term = spacing.term(int(cand[j]), int(ge[j]), int(cand[i]), s_i, True, bool(plus[i]))
-            options.append((best[j] + term, j))
+        same_by = min(s_i + max_same, e_i - 1)
+        if flat:  # no spacing terms: the best chain of each kind, without looking at pairs
+            options = [(v, j) for v, j in (other.best_ending_by(s_i), mine.best_ending_by(same_by)) if j >= 0]
+        else:
+            options = [other.best_ending_by(s_i), mine.best_ending_by(s_i - far - 1)]
+            options = [(v - spacing.weight, j) for v, j in options if j >= 0]
+            for j in mine.ending_between(s_i - far - 1, same_by):
+                term = spacing.term(int(cand[j]), int(ge[j]), int(cand[i]), s_i, True, bool(plus[i]))
+                options.append((best[j] + term, j))
         if si == 1:  # a + gene whose 3' end reaches into this - gene's 3' end
             for j in other.ending_between(s_i, min(s_i + max_opp, e_i - 1)):
                 if gs[j] < s_i:
