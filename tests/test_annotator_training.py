@@ -50,3 +50,19 @@ def test_short_training_run_saves_a_loadable_annotator(tmp_path, start_weight):
     assert all(g.end - g.start >= 60 for g in genes)
     checkpoint = tmp_path / "run" / "checkpoint-3"  # no training.json: the window comes from its config
     assert not (checkpoint / "training.json").exists() and Annotator(str(checkpoint)).window == 128
+
+
+def test_a_checkpoint_keeps_its_architecture_but_may_keep_only_its_first_layers():
+    from gener.errors import GenerInputError
+    from gener.training.annotator import build_annotator_model
+
+    full = build_annotator_model("gener-annotator-tiny")
+    shallow = build_annotator_model("gener-annotator-tiny", num_hidden_layers=2)
+    assert len(full.model.layers) == 4 and len(shallow.model.layers) == shallow.config.num_hidden_layers == 2
+    weights = full.state_dict()
+    kept = shallow.state_dict()
+    assert all(torch.equal(kept[name], weights[name]) for name in kept)  # layers 0-1, embeddings, norm, heads
+    assert not any(name.startswith("model.layers.2.") for name in kept)
+    for bad in ({"num_hidden_layers": 5}, {"num_hidden_layers": 0}, {"hidden_size": 64}):
+        with pytest.raises(GenerInputError):
+            build_annotator_model("gener-annotator-tiny", **bad)

@@ -79,7 +79,7 @@ def finetune_annotator_cmd(
     eval_steps: int = typer.Option(500, "--eval-steps", min=1, help="Evaluate and checkpoint every N steps."),
     seed: int = typer.Option(0, help="Random seed (windows, initialisation)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2; on a checkpoint only num_hidden_layers=N, which keeps its first N layers."),
     start_weight: float = typer.Option(1.0, "--start-weight", min=0.0, help="Loss weight of the start-codon class (one base per gene) against 1 for the others."),
 ):
     """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""

@@ -19,7 +19,7 @@ from transformers import Trainer
 
 from gener.errors import GenerInputError
 from gener.modeling import presets
-from gener.modeling.generanno import GenerannoForTokenClassification
+from gener.modeling.generanno import GenerannoConfig, GenerannoForTokenClassification
 from gener.modeling.loading import resolve
 from gener.progress import replace_trainer_output
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
@@ -34,15 +34,24 @@ SCRATCH_ROPE = {"rope_type": "period3", "period3_pairs": 4, "rope_theta": 500000
 
 def build_annotator_model(name: str, **overrides):
     """A token-classification model with NUM_CLASSES labels on each strand head; ``overrides``
-    replace preset config fields (a preset only: a checkpoint keeps its architecture)."""
+    replace preset config fields. A checkpoint keeps its architecture, except that
+    ``num_hidden_layers=N`` keeps its first N layers (a shallower, faster model that starts
+    from the checkpoint's weights instead of from scratch)."""
     head = dict(num_labels=NUM_CLASSES, num_prediction_heads=2, k=1, id2label=LABEL_NAMES,
                 label2id={v: k for k, v in LABEL_NAMES.items()})
     if name in presets.PRESETS:
         return presets.build_model(name, "token-classification", **{"rope_parameters": SCRATCH_ROPE, **overrides},
                                    **head)
-    if overrides:
-        raise GenerInputError("--set changes a preset's architecture; a checkpoint keeps its own")
-    return GenerannoForTokenClassification.from_pretrained(resolve(name), ignore_mismatched_sizes=True, **head)
+    if set(overrides) - {"num_hidden_layers"}:
+        raise GenerInputError("--set changes a preset's architecture; a checkpoint keeps its own "
+                              "(except num_hidden_layers=N, which keeps its first N layers)")
+    path = resolve(name)
+    if "num_hidden_layers" in overrides:
+        layers, has = overrides["num_hidden_layers"], GenerannoConfig.from_pretrained(path).num_hidden_layers
+        if not isinstance(layers, int) or not 1 <= layers <= has:
+            raise GenerInputError(f"num_hidden_layers must be a whole number from 1 to {has} (the checkpoint's "
+                                  f"layers), got {layers!r}")
+    return GenerannoForTokenClassification.from_pretrained(path, ignore_mismatched_sizes=True, **head, **overrides)
 
 
 def start_weighted_loss(start_weight: float):
