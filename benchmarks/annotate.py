@@ -91,7 +91,6 @@ def exported_runtime(model, window: int, batch: int, repeat: int = 8) -> None:
     import tempfile
     import warnings
 
-    import numpy as np
     import torch
 
     from gener.tasks.annotate import inference

@@ -66,3 +66,58 @@ def test_a_checkpoint_keeps_its_architecture_but_may_keep_only_its_first_layers(
     for bad in ({"num_hidden_layers": 5}, {"num_hidden_layers": 0}, {"hidden_size": 64}):
         with pytest.raises(GenerInputError):
             build_annotator_model("gener-annotator-tiny", **bad)
+
+
+def _windows(count=4, window=128):
+    from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
+
+    windows = AnnotationWindows(load_labelled([str(DATA / "ecoli_k12_slices.gbk")]), window)
+    rows = [windows[i] for i in range(count)]
+    return {key: torch.stack([torch.as_tensor(row[key]) for row in rows]) for key in rows[0]}
+
+
+def test_distillation_loss_mixes_the_kl_to_the_teacher_with_the_label_loss(tmp_path):
+    from gener.training.annotator import DistillationTrainer, build_annotator_model, load_teacher
+    from gener.training.recipe import recipe_arguments
+
+    batch = _windows()
+    teacher = load_teacher("gener-annotator-tiny", build_annotator_model("gener-annotator-tiny"))
+
+    def loss(student, weight, training=True):
+        trainer = DistillationTrainer(model=student, args=recipe_arguments(tmp_path, report_to="none"),
+                                      teacher=teacher, distill_weight=weight)
+        student.train(training)
+        with torch.no_grad():
+            return float(trainer.compute_loss(student, dict(batch)))
+
+    twin = build_annotator_model("gener-annotator-tiny")  # the teacher's own weights: nothing to learn
+    assert loss(twin, 1.0) == pytest.approx(0.0, abs=1e-5)
+    student = build_annotator_model("gener-annotator-tiny", num_hidden_layers=2)
+    with torch.no_grad():
+        labels = student(input_ids=batch["input_ids"], labels=batch["labels"]).loss.item()
+        s = student(input_ids=batch["input_ids"]).logits.float()
+        t = teacher(input_ids=batch["input_ids"]).logits.float()
+    keep = batch["labels"] != IGNORE
+    kl = torch.nn.functional.kl_div(s[keep].log_softmax(-1), t[keep].log_softmax(-1), log_target=True,
+                                    reduction="batchmean").item()
+    assert kl > 0.01
+    assert loss(student, 0.0) == pytest.approx(labels, rel=1e-4)
+    assert loss(student, 0.25) == pytest.approx(0.75 * labels + 0.25 * kl, rel=1e-4)
+    assert loss(student, 0.25, training=False) == pytest.approx(labels, rel=1e-4)  # evaluation: labels only
+
+
+def test_a_distilled_run_records_its_teacher_and_rejects_a_teacher_of_another_kind(tmp_path):
+    from gener.errors import GenerInputError
+
+    args = dict(train=[str(DATA / "ecoli_k12_slices.gbk")], valid=[], steps=2, batch_size=2, window=128,
+                warmup_steps=1, model_overrides={"num_hidden_layers": 1})
+    final = finetune_annotator("gener-annotator-tiny", out=tmp_path / "run", teacher="gener-annotator-tiny",
+                               distill_weight=0.7, **args)
+    record = json.loads((final / "training.json").read_text())
+    assert record["teacher"] == "gener-annotator-tiny" and record["distill_weight"] == 0.7
+    with pytest.raises(GenerInputError, match="not a CDS annotator"):
+        finetune_annotator("gener-annotator-tiny", out=tmp_path / "bad", teacher="gener-generator-tiny", **args)
+    with pytest.raises(GenerInputError, match="distillation weight"):
+        finetune_annotator("gener-annotator-tiny", out=tmp_path / "bad", teacher="gener-annotator-tiny",
+                           distill_weight=1.5, **args)
+    assert not (tmp_path / "bad").exists()

@@ -81,6 +81,8 @@ def finetune_annotator_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in OUT."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override a preset config field, KEY=VALUE (repeatable), e.g. num_hidden_layers=2; on a checkpoint only num_hidden_layers=N, which keeps its first N layers."),
     start_weight: float = typer.Option(1.0, "--start-weight", min=0.0, help="Loss weight of the start-codon class (one base per gene) against 1 for the others."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="An annotator (dir / embedded name / hub id) whose per-base probabilities the model also learns (distillation), e.g. to train a shallower model."),
+    distill_weight: float = typer.Option(0.5, "--distill-weight", min=0.0, max=1.0, help="With --teacher: the share of the loss that is the KL divergence to the teacher; the rest is the loss on the reference labels."),
 ):
     """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""
     from gener.training.annotator import finetune_annotator
@@ -90,7 +92,7 @@ def finetune_annotator_cmd(
     final = finetune_annotator(
         model, train, valid or [], out, window=window, batch_size=batch_size, steps=steps,
         learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume, model_overrides=overrides,
-        start_weight=start_weight,
+        start_weight=start_weight, teacher=teacher, distill_weight=distill_weight,
     )
     say(f"[green]saved[/] {escape(str(final))}")
 

@@ -11,6 +11,7 @@ from ``vocab.txt`` so the official token ids hold exactly.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,12 +224,10 @@ def _load_weights(cls, directory: Path, config, dtype, task: str):
     unreadable weights, weights that do not fit config.json. transformers' own load report
     (a table on stderr) is silenced; what matters is said here."""
     from safetensors import SafetensorError
-    from transformers.utils import logging as hf_logging
 
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
     try:
-        model, info = cls.from_pretrained(directory, config=config, dtype=dtype, output_loading_info=True)
+        with without_load_report():
+            model, info = cls.from_pretrained(directory, config=config, dtype=dtype, output_loading_info=True)
     except SafetensorError as exc:
         raise GenerInputError(f"unreadable weights (truncated or not safetensors: {exc})", path=directory) from None
     except OSError as exc:
@@ -239,13 +238,26 @@ def _load_weights(cls, directory: Path, config, dtype, task: str):
             raise
         raise GenerInputError("config.json does not match the weights: tensor shapes differ (a config from "
                               "another model?)", path=directory) from None
-    finally:
-        hf_logging.set_verbosity(level)
     missing = [k for k in info.get("missing_keys", []) if not k.startswith(_HEADS)]
     if missing:
         raise GenerInputError(f"config.json does not match the weights: {len(missing)} tensor(s) it needs are not "
                               f"in the checkpoint (e.g. {sorted(missing)[0]})", path=directory)
     return model
+
+
+@contextmanager
+def without_load_report():
+    """transformers' warnings silenced for a ``from_pretrained`` whose load report (a table of
+    missing / unexpected weights on stderr) says only what the caller intends: new heads,
+    dropped layers. Loading bars stay as gener.progress set them (``-v``)."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
 
 
 def load_tokenizer(directory: Path, family: str):

@@ -20,7 +20,7 @@ from transformers import Trainer
 from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.generanno import GenerannoConfig, GenerannoForTokenClassification
-from gener.modeling.loading import resolve
+from gener.modeling.loading import load, resolve, without_load_report
 from gener.progress import replace_trainer_output
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
 from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES, START
@@ -51,7 +51,9 @@ def build_annotator_model(name: str, **overrides):
         if not isinstance(layers, int) or not 1 <= layers <= has:
             raise GenerInputError(f"num_hidden_layers must be a whole number from 1 to {has} (the checkpoint's "
                                   f"layers), got {layers!r}")
-    return GenerannoForTokenClassification.from_pretrained(path, ignore_mismatched_sizes=True, **head, **overrides)
+    with without_load_report():  # the dropped layers and replaced heads are what was asked for
+        return GenerannoForTokenClassification.from_pretrained(path, ignore_mismatched_sizes=True, **head,
+                                                               **overrides)
 
 
 def start_weighted_loss(start_weight: float):
@@ -66,6 +68,49 @@ def start_weighted_loss(start_weight: float):
                                                  weight=weight.to(logits.device), ignore_index=IGNORE)
 
     return loss
+
+
+class DistillationTrainer(Trainer):
+    """The Trainer with a teacher annotator: each training step's loss is ``distill_weight``
+    times the KL divergence from the teacher's per-base, per-strand class distribution to the
+    student's (over the labelled bases), plus ``1 - distill_weight`` times the usual loss on
+    the reference labels. The teacher's probabilities say more than its labels (how sure it
+    is of a frame, where a start is likely), so a smaller student trained on them keeps more
+    of the teacher than one trained on the labels alone. Evaluation reports the label loss
+    only, comparable with runs without a teacher."""
+
+    def __init__(self, *args, teacher, distill_weight: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher.to(self.args.device).eval().requires_grad_(False)
+        self.distill_weight = distill_weight
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labels = inputs["labels"]  # the base class may pop it
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
+                                             num_items_in_batch=num_items_in_batch)
+        if model.training:
+            with torch.no_grad():
+                teacher = self.teacher(input_ids=inputs["input_ids"],
+                                       attention_mask=inputs.get("attention_mask")).logits.float()
+            keep = labels != IGNORE  # (batch, window, strands)
+            student = torch.nn.functional.log_softmax(outputs.logits.float()[keep], dim=-1)
+            kl = torch.nn.functional.kl_div(student, torch.nn.functional.log_softmax(teacher[keep], dim=-1),
+                                            log_target=True, reduction="batchmean")
+            loss = (1 - self.distill_weight) * loss + self.distill_weight * kl
+        return (loss, outputs) if return_outputs else loss
+
+
+def load_teacher(name: str, student) -> GenerannoForTokenClassification:
+    """The teacher annotator, checked to predict the student's classes on the same heads."""
+    teacher, _ = load(name, device="cpu", dtype=torch.float32)
+    same = (isinstance(teacher, GenerannoForTokenClassification)
+            and teacher.config.num_labels == student.config.num_labels
+            and teacher.config.num_prediction_heads == student.config.num_prediction_heads
+            and getattr(teacher.config, "k", 1) == getattr(student.config, "k", 1))
+    if not same:
+        raise GenerInputError(f"the teacher {name!r} is not a CDS annotator with the student's classes and strand "
+                              f"heads ({student.config.num_labels} classes on {student.config.num_prediction_heads})")
+    return teacher
 
 
 def _argmax_logits(logits, labels):
@@ -105,9 +150,15 @@ def finetune_annotator(
     callbacks: list | None = None,
     model_overrides: dict | None = None,
     start_weight: float = 1.0,
+    teacher: str | None = None,
+    distill_weight: float = 0.5,
 ):
     """Train and save ``out/final`` (model + tokenizer + training record); ``callbacks`` are
-    extra ``TrainerCallback``s (e.g. :class:`gener.training.pretrain.TimeLimitCallback`)."""
+    extra ``TrainerCallback``s (e.g. :class:`gener.training.pretrain.TimeLimitCallback`).
+    ``teacher``: an annotator checkpoint whose probabilities the model also learns
+    (:class:`DistillationTrainer`, weight ``distill_weight``)."""
+    if not 0 <= distill_weight <= 1:
+        raise GenerInputError(f"the distillation weight must be from 0 to 1, got {distill_weight}")
     out = Path(out)
     torch.manual_seed(seed)
     tokenizer = NucleotideTokenizer()
@@ -139,7 +190,8 @@ def finetune_annotator(
         seed=seed,
         dataloader_num_workers=0,
     )
-    trainer = Trainer(
+    distill = {"teacher": load_teacher(teacher, net), "distill_weight": distill_weight} if teacher else {}
+    trainer = (DistillationTrainer if teacher else Trainer)(
         model=net,
         args=args,
         train_dataset=train_set,
@@ -148,6 +200,7 @@ def finetune_annotator(
         preprocess_logits_for_metrics=_argmax_logits,
         compute_loss_func=start_weighted_loss(start_weight) if start_weight != 1 else None,
         callbacks=callbacks,
+        **distill,
     )
     replace_trainer_output(trainer, "fine-tuning")
     started = time.time()
@@ -167,6 +220,7 @@ def finetune_annotator(
         "steps": steps,
         "learning_rate": learning_rate,
         "start_weight": start_weight,
+        **({"teacher": teacher, "distill_weight": distill_weight} if teacher else {}),
         "tokens_seen": steps * batch_size * window,
         "minutes": round((time.time() - started) / 60, 1),
         "final_eval": trainer.evaluate() if valid_set is not None else None,

@@ -39,7 +39,7 @@ from gener import metrics as M
 from gener.data.tasks import LabelledSet
 from gener.errors import GenerInputError
 from gener.modeling import presets
-from gener.modeling.loading import family_of, load_tokenizer, read_config, resolve
+from gener.modeling.loading import family_of, load_tokenizer, read_config, resolve, without_load_report
 from gener.training.recipe import recipe_arguments
 
 PROBLEM_TYPES = {"classification": "single_label_classification", "multilabel": "multi_label_classification",
@@ -125,14 +125,8 @@ def build_classifier(name: str, task: str, label_names: list[str], overrides: di
         setattr(config, key, value)
     if family == "generator" and config.pad_token_id is None:
         config.pad_token_id = 3  # published configs have none; pooling needs it (module docstring)
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialised score" is the point, not a warning
-    try:
+    with without_load_report():  # "newly initialised score" is the point, not a warning
         return cls.from_pretrained(directory, config=config, dtype=torch.float32, attn_implementation="sdpa")
-    finally:
-        hf_logging.set_verbosity(level)  # loading bars: gener.progress decides (-v)
 
 
 def encode_sequences(sequences: list[str], tokenizer, family: str, max_length: int) -> tuple[list[np.ndarray], int]:
