@@ -83,7 +83,7 @@ def test_distillation_loss_mixes_the_kl_to_the_teacher_with_the_label_loss(tmp_p
     from gener.training.recipe import recipe_arguments
 
     batch = _windows()
-    teacher = load_teacher("gener-annotator-tiny", build_annotator_model("gener-annotator-tiny"))
+    teacher = load_teacher("gener-annotator-tiny")
 
     def loss(student, weight, training=True):
         trainer = DistillationTrainer(model=student, args=recipe_arguments(tmp_path, report_to="none"),

@@ -23,6 +23,7 @@ from gener.modeling.generanno import GenerannoConfig, GenerannoForTokenClassific
 from gener.modeling.loading import load, resolve, without_load_report
 from gener.progress import replace_trainer_output
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
+from gener.tasks.annotate.inference import model_labels
 from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES, START
 from gener.tokenization import NucleotideTokenizer
 from gener.training.recipe import recipe_arguments
@@ -100,16 +101,13 @@ class DistillationTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-def load_teacher(name: str, student) -> GenerannoForTokenClassification:
-    """The teacher annotator, checked to predict the student's classes on the same heads."""
+def load_teacher(name: str) -> GenerannoForTokenClassification:
+    """The teacher: an annotator predicting the same classes per base and strand as the
+    models trained here (``inference.model_labels`` checks its strand heads and k)."""
     teacher, _ = load(name, device="cpu", dtype=torch.float32)
-    same = (isinstance(teacher, GenerannoForTokenClassification)
-            and teacher.config.num_labels == student.config.num_labels
-            and teacher.config.num_prediction_heads == student.config.num_prediction_heads
-            and getattr(teacher.config, "k", 1) == getattr(student.config, "k", 1))
-    if not same:
-        raise GenerInputError(f"the teacher {name!r} is not a CDS annotator with the student's classes and strand "
-                              f"heads ({student.config.num_labels} classes on {student.config.num_prediction_heads})")
+    if not isinstance(teacher, GenerannoForTokenClassification) or model_labels(teacher) != NUM_CLASSES:
+        raise GenerInputError(f"the teacher {name!r} is not a CDS annotator with {NUM_CLASSES} classes per base "
+                              "and strand")
     return teacher
 
 
@@ -161,6 +159,12 @@ def finetune_annotator(
         raise GenerInputError(f"the distillation weight must be from 0 to 1, got {distill_weight}")
     out = Path(out)
     torch.manual_seed(seed)
+    # The models first: a bad --model / --teacher fails in a second, before genomes are read.
+    net = build_annotator_model(model, **(model_overrides or {}))
+    # In the config, so that every Trainer checkpoint (which has no training.json) carries it:
+    # an annotator run on windows longer than it was trained on is silently worse and slower.
+    net.config.annotation_window = window
+    distill = {"teacher": load_teacher(teacher), "distill_weight": distill_weight} if teacher else {}
     tokenizer = NucleotideTokenizer()
     train_records = load_labelled(train, tokenizer)
     valid_records = load_labelled(valid, tokenizer) if valid else []
@@ -171,10 +175,6 @@ def finetune_annotator(
         keep = np.linspace(0, len(valid_set) - 1, valid_bp // window).astype(int)
         valid_set = torch.utils.data.Subset(valid_set, keep.tolist())
 
-    net = build_annotator_model(model, **(model_overrides or {}))
-    # In the config, so that every Trainer checkpoint (which has no training.json) carries it:
-    # an annotator run on windows longer than it was trained on is silently worse and slower.
-    net.config.annotation_window = window
     args = recipe_arguments(
         out,
         max_steps=steps,
@@ -190,7 +190,6 @@ def finetune_annotator(
         seed=seed,
         dataloader_num_workers=0,
     )
-    distill = {"teacher": load_teacher(teacher, net), "distill_weight": distill_weight} if teacher else {}
     trainer = (DistillationTrainer if teacher else Trainer)(
         model=net,
         args=args,
