@@ -44,6 +44,11 @@ def test_short_training_run_saves_a_loadable_annotator(tmp_path, start_weight):
     record = json.loads((final / "training.json").read_text())
     assert record["start_weight"] == start_weight and record["steps"] == 3
     assert 0.0 <= record["final_eval"]["eval_accuracy"] <= 1.0
+    # decoder weights chosen on the --valid genome travel with the model, and are recorded
+    decoder = json.loads((final / "decoder.json").read_text())
+    assert {"both-single", "both-meta", "model"} <= set(decoder) and "inference" not in decoder  # preset: none
+    assert record["decoder"]["genomes"] == ["coxiella_burnetii_slices.gbk"]
+    assert record["decoder"]["tuned"]["both-single"]["weights"] == decoder["both-single"]["weights"]
     from gener.tasks.annotate.annotator import Annotator
 
     genes = Annotator(str(final)).annotate("ACGT" * 200, "s")
@@ -117,6 +122,8 @@ def test_a_distilled_run_records_its_teacher_and_rejects_a_teacher_of_another_ki
                                distill_weight=0.7, **args)
     record = json.loads((final / "training.json").read_text())
     assert record["teacher"] == "gener-annotator-tiny" and record["distill_weight"] == 0.7
+    # no --valid genome to tune on: the checkpoint's window overlap is kept, its weights are not
+    assert json.loads((final / "decoder.json").read_text()) == {"inference": {"overlap": 0}}
     with pytest.raises(GenerInputError, match="not a CDS annotator"):
         finetune_annotator("gener-annotator-tiny", out=tmp_path / "bad", teacher="gener-generator-tiny", **args)
     with pytest.raises(GenerInputError, match="distillation weight"):

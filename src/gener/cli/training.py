@@ -1,7 +1,8 @@
-"""Training verbs: `gener pretrain` and `gener finetune annotator|clm|classify`."""
+"""Training verbs: `gener pretrain` and `gener finetune annotator|decoder|clm|classify`."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -83,6 +84,7 @@ def finetune_annotator_cmd(
     start_weight: float = typer.Option(1.0, "--start-weight", min=0.0, help="Loss weight of the start-codon class (one base per gene) against 1 for the others."),
     teacher: Optional[str] = typer.Option(None, "--teacher", help="An annotator (dir / embedded name / hub id) whose per-base probabilities the model also learns (distillation), e.g. to train a shallower model."),
     distill_weight: float = typer.Option(0.5, "--distill-weight", min=0.0, max=1.0, help="With --teacher: the share of the loss that is the KL divergence to the teacher; the rest is the loss on the reference labels."),
+    tune_decoder: bool = typer.Option(True, "--tune-decoder/--no-tune-decoder", help="After training, choose OUT/final's decoder weights on the --valid genomes (as `gener finetune decoder` does)."),
 ):
     """Train GENERanno's per-strand CDS heads on windows of annotated genomes."""
     from gener.training.annotator import finetune_annotator
@@ -92,9 +94,36 @@ def finetune_annotator_cmd(
     final = finetune_annotator(
         model, train, valid or [], out, window=window, batch_size=batch_size, steps=steps,
         learning_rate=lr, eval_steps=eval_steps, seed=seed, resume=resume, model_overrides=overrides,
-        start_weight=start_weight, teacher=teacher, distill_weight=distill_weight,
+        start_weight=start_weight, teacher=teacher, distill_weight=distill_weight, tune_decoder=tune_decoder,
+        log=lambda text: say(escape(text)),
     )
     say(f"[green]saved[/] {escape(str(final))}")
+
+
+@finetune_app.command("decoder")
+@friendly_errors
+def finetune_decoder_cmd(
+    model: Path = typer.Option(..., "--model", help="An annotator checkpoint directory; its decoder.json is (re)written."),
+    genomes: list[str] = typer.Option(..., "--genome", help="Annotated genomes the model was NOT trained on: GenBank / GFF3-with-FASTA paths or dataset names (repeatable)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:N (default: a GPU if there is one)."),
+):
+    """Choose an annotator's decoder weights on annotated genomes and write its decoder.json.
+
+    Prints the chosen settings and their scores on the genomes (markdown) on stdout.
+    """
+    from gener.cli import console
+    from gener.errors import GenerInputError
+    from gener.tasks.annotate.tuning import markdown, read_tuning_genomes, tune_checkpoint
+
+    if not model.is_dir() or not (model / "config.json").is_file():
+        raise GenerInputError("--model must be an annotator checkpoint directory (with config.json); "
+                              "its decoder.json is written there", path=model)
+    if not os.access(model, os.W_OK):
+        raise GenerInputError("cannot write decoder.json into this directory", path=model)
+    tuning_genomes = read_tuning_genomes(genomes)
+    rows = tune_checkpoint(model, tuning_genomes, device=device, log=lambda text: say(escape(text)))
+    console.print(markdown(rows), end="", markup=False, highlight=False, soft_wrap=True)
+    say(f"[green]wrote[/] {escape(str(model / 'decoder.json'))}")
 
 
 @finetune_app.command("clm")

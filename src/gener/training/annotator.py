@@ -11,12 +11,14 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import Trainer
 
+from gener import distributed
 from gener.errors import GenerInputError
 from gener.modeling import presets
 from gener.modeling.generanno import GenerannoConfig, GenerannoForTokenClassification
@@ -25,6 +27,8 @@ from gener.progress import replace_trainer_output
 from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
 from gener.tasks.annotate.inference import model_labels
 from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES, START
+from gener.tasks.annotate.tuning import (entry, read_decoder_json, read_tuning_genomes, tune_checkpoint,
+                                        write_decoder_json)
 from gener.tokenization import NucleotideTokenizer
 from gener.training.recipe import recipe_arguments
 
@@ -150,11 +154,15 @@ def finetune_annotator(
     start_weight: float = 1.0,
     teacher: str | None = None,
     distill_weight: float = 0.5,
+    tune_decoder: bool = True,
+    log: Callable[[str], None] | None = None,
 ):
     """Train and save ``out/final`` (model + tokenizer + training record); ``callbacks`` are
     extra ``TrainerCallback``s (e.g. :class:`gener.training.pretrain.TimeLimitCallback`).
     ``teacher``: an annotator checkpoint whose probabilities the model also learns
-    (:class:`DistillationTrainer`, weight ``distill_weight``)."""
+    (:class:`DistillationTrainer`, weight ``distill_weight``). With ``valid`` genomes and
+    ``tune_decoder``, ``out/final`` gets decoder weights chosen on them (:func:`finish_decoder`);
+    ``log`` reports that step."""
     if not 0 <= distill_weight <= 1:
         raise GenerInputError(f"the distillation weight must be from 0 to 1, got {distill_weight}")
     out = Path(out)
@@ -168,6 +176,7 @@ def finetune_annotator(
     tokenizer = NucleotideTokenizer()
     train_records = load_labelled(train, tokenizer)
     valid_records = load_labelled(valid, tokenizer) if valid else []
+    tuning_genomes = read_tuning_genomes(valid) if valid and tune_decoder else []
     train_set = AnnotationWindows(train_records, window, samples=steps * batch_size, seed=seed)
     valid_set = AnnotationWindows(valid_records, window) if valid_records else None
     if valid_set is not None and len(valid_set) * window > valid_bp:
@@ -226,4 +235,31 @@ def finetune_annotator(
         "log_history": trainer.state.log_history,
     }
     (final / "training.json").write_text(json.dumps(record, indent=1))
+    finish_decoder(final, model, tuning_genomes, log=log)
     return final
+
+
+def finish_decoder(final: Path, base: str, genomes: list, *, log: Callable[[str], None] | None = None) -> None:
+    """Give ``final`` a decoder.json: the window overlap of the model it started from (a
+    checkpoint's "inference" entry), and weights tuned on ``genomes`` (the held-out --valid
+    genomes). Without them, `gener annotate` would weigh the model's evidence by the untuned
+    defaults, far from what any small annotator has come out at. Under torchrun the step is
+    left to `gener finetune decoder` afterwards: the ranks' processes belong to the Trainer."""
+    say = log or (lambda text: None)
+    if base not in presets.PRESETS:
+        inherited = read_decoder_json(resolve(base)).get("inference")
+        if inherited:
+            write_decoder_json(final, {"inference": inherited})
+    if not genomes:
+        return
+    if distributed.world_size() > 1:
+        if distributed.is_main():
+            say(f"decoder weights not tuned under torchrun; run `gener finetune decoder --model {final} "
+                "--genome ...` with the --valid genomes")
+        return
+    say(f"tuning the decoder's weights on {len(genomes)} held-out genome(s)")
+    rows = tune_checkpoint(final, genomes, log=say)
+    record = json.loads((final / "training.json").read_text())
+    record["decoder"] = {"genomes": [name for name, _ in genomes],
+                         "tuned": {key: {**entry(params), "figures": info} for key, params, info in rows}}
+    (final / "training.json").write_text(json.dumps(record, indent=1))

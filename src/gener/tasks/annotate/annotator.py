@@ -35,6 +35,7 @@ from gener.io import Feature
 from gener.sequence import gc_content, normalize, reverse_complement
 from gener.tasks.annotate import decode as _decode
 from gener.tasks.annotate import inference, selftrain
+from gener.tasks.annotate.tuning import read_decoder_json
 
 DEFAULT_MODEL = "gener-annotator-tiny"
 SOURCE = "gener"
@@ -376,23 +377,12 @@ def _load(name: str, device):
 
 
 def _tuned_decoding(directory) -> dict:
-    """``decoder.json`` next to the model, one entry per evidence/mode ("model",
-    "both-single", "both-meta", "genome-single", "genome-meta"), each with decoding options
-    and ``weights`` (benchmarks/tune_decoder.py writes it, from training genomes only), and
-    "inference" (the window overlap the model is run with)."""
-    if directory is None:
-        return {}
-    try:
-        entries = json.loads((Path(directory) / "decoder.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(entries, dict):
-        return {}
+    """The decoder.json entries of the model in ``directory`` (tuning.py writes them, from
+    genomes the model was not trained on), with only the options the Annotator takes."""
     out = {}
-    for key, options in entries.items():
-        if isinstance(options, dict):
-            allowed = {"overlap"} if key == "inference" else _DECODE_OPTIONS | {"weights"}
-            out[key] = {k: v for k, v in options.items() if k in allowed}
+    for key, options in read_decoder_json(directory).items():
+        allowed = {"overlap"} if key == "inference" else _DECODE_OPTIONS | {"weights"}
+        out[key] = {k: v for k, v in options.items() if k in allowed}
     return out
 
 

@@ -39,7 +39,7 @@ def resolve_genome(spec: str) -> Path:
     return dataset_path(spec)
 
 
-def _genome_files(path: Path) -> list[Path]:
+def genome_files(path: Path) -> list[Path]:
     if path.is_dir():  # multi-file datasets such as the kaptive loci
         files = sorted(p for p in path.iterdir() if p.suffix in {".gbk", ".gb", ".gbff", ".gz"})
         if not files:
@@ -53,7 +53,7 @@ def load_labelled(specs: list[str], tokenizer: NucleotideTokenizer | None = None
     tokenizer = tokenizer or NucleotideTokenizer()
     records = []
     for spec in specs:
-        for file in _genome_files(resolve_genome(spec)):
+        for file in genome_files(resolve_genome(spec)):
             reader = read_gff3 if ".gff" in file.name else read_genbank
             for record in reader(file):
                 if not record.sequence:
