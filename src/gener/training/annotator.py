@@ -242,8 +242,8 @@ def finetune_annotator(
 def finish_decoder(final: Path, base: str, genomes: list, *, log: Callable[[str], None] | None = None) -> None:
     """Give ``final`` a decoder.json: the window overlap of the model it started from (a
     checkpoint's "inference" entry), and weights tuned on ``genomes`` (the held-out --valid
-    genomes). Without them, `gener annotate` would weigh the model's evidence by the untuned
-    defaults, far from what any small annotator has come out at. Under torchrun the step is
+    genomes). Without them `gener annotate` weighs the model's coding evidence by the untuned
+    default, 1, where the embedded annotator's tuned weight is 0.01. Under torchrun the step is
     left to `gener finetune decoder` afterwards: the ranks' processes belong to the Trainer."""
     say = log or (lambda text: None)
     if base not in presets.PRESETS:
