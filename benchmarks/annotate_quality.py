@@ -19,7 +19,9 @@ runs). Tools:
   statistics (``gener annotate``'s default); skipped with a message when the model is not
   available;
 - ``gener-model`` / ``gener-genome``: the ablation, the same decoder with the model's
-  evidence alone / the genome's statistics alone (each with its own tuned settings).
+  evidence alone / the genome's statistics alone (each with its own tuned settings);
+- ``gener-meta``: the default evidence with ``-p meta`` (pyrodigal's metagenomic bins
+  instead of training on the genome).
 
 Prints a markdown table (genome x tool x the paper's six metrics + stop recall/precision and
 gene-level exact recall, genes, seconds); ``--out X.md`` also writes it to X.md and every metric and count to X.json.
@@ -44,9 +46,10 @@ from gener.tasks.annotate.evaluate import LABELS, evaluate_files, format_rate
 from gener.tasks.annotate.prodigal import prodigal_annotate
 
 VALIDATION = ("cburnetii", "mmaripaludis", "tkodakarensis", "mmycoides", "phage-t4")
-TOOLS = ("prodigal-single", "prodigal-meta", "gener", "gener-model", "gener-genome")
-# gener's decoder with both sources of evidence (the default), or one alone (the ablation)
-EVIDENCE = {"gener": "both", "gener-model": "model", "gener-genome": "genome"}
+TOOLS = ("prodigal-single", "prodigal-meta", "gener", "gener-model", "gener-genome", "gener-meta")
+# gener's decoder with both sources of evidence (the default), or one alone (the ablation), and mode
+EVIDENCE = {"gener": ("both", "auto"), "gener-model": ("model", "auto"), "gener-genome": ("genome", "auto"),
+            "gener-meta": ("both", "meta")}
 TABLE_METRICS = ("bp_precision", "bp_sensitivity", "start_accuracy", "end_accuracy", "boundary_accuracy",
                  "exact_match", "stop_recall", "stop_precision", "gene_exact_recall")
 SHORT = {"bp_precision": "bp P", "bp_sensitivity": "bp S", "start_accuracy": "start", "end_accuracy": "end",
@@ -78,7 +81,7 @@ def model_probabilities(annotator, name, records, cache: Path | None):
         data = np.load(path)
         return [data[f"p{i}"].astype(np.float32) for i in range(len(records))]
     started = time.perf_counter()
-    probs = annotator._predict([r.sequence for r in records], [r.circular for r in records])
+    probs = annotator.probabilities_many([r.sequence for r in records], [r.circular for r in records])
     print(f"# {name}: model probabilities in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +95,7 @@ def run_tool(tool: str, records, annotator=None, probs=None):
         from gener.tasks.annotate.output import to_record
 
         annotator.table = table  # the genome's code, as Prodigal is given it
-        annotator.evidence = EVIDENCE[tool]
+        annotator.evidence, annotator.mode = EVIDENCE[tool]
         statistics = annotator.genome_statistics([r.sequence for r in records])
         group = [(r.id, r.sequence, r.circular) for r in records]
         results = annotator.decode_group(group, None if annotator.evidence == "genome" else probs, statistics)
@@ -149,14 +152,15 @@ def main(argv=None) -> int:
         ref_path = Path(dataset_path(genome))
         records = list(read_genbank(ref_path))
         probs, probs_seconds = None, 0.0
-        if annotator is not None and {"gener", "gener-model"} & set(tools):
+        if annotator is not None and {"gener", "gener-model", "gener-meta"} & set(tools):
             start = time.perf_counter()
             probs = model_probabilities(annotator, genome, records, args.cache)
             probs_seconds = time.perf_counter() - start  # shared by gener and gener-model
         for tool in tools:
             start = time.perf_counter()
             predicted = run_tool(tool, records, annotator, probs)
-            seconds = time.perf_counter() - start + (probs_seconds if tool in ("gener", "gener-model") else 0.0)
+            seconds = time.perf_counter() - start + (probs_seconds if tool in ("gener", "gener-model", "gener-meta")
+                                                     else 0.0)
             gff = workdir / f"{genome}.{tool}.gff3"
             write_gff3(gff, predicted, source=tool)
             report = evaluate_files(gff, ref_path)

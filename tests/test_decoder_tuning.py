@@ -26,7 +26,7 @@ def untuned(tmp_path_factory):
     (directory / "decoder.json").unlink()
     [(name, records)] = tuning.read_tuning_genomes([GENOME])
     annotator = Annotator(directory, evidence="model", precision="fp32")  # the same figures on every CPU
-    probs = annotator._predict([r.sequence for r in records], [r.circular for r in records])
+    probs = annotator.probabilities_many([r.sequence for r in records], [r.circular for r in records])
     return directory, tuning.prepare(name, records, probs)
 
 

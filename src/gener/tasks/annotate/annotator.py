@@ -246,7 +246,7 @@ class Annotator:
 
     # --- one sequence ---------------------------------------------------------------
     def probabilities(self, sequence: str, *, circular: bool = False) -> np.ndarray:
-        return self._predict([sequence], [circular])[0]
+        return self.probabilities_many([sequence], [circular])[0]
 
     def annotate(self, sequence: str, id: str = "seq", *, circular: bool = False) -> list[Gene]:
         """Genes of one sequence (any case; IUPAC codes allowed)."""
@@ -292,14 +292,17 @@ class Annotator:
         """
         return self.annotate_records(read_records(path, topology=topology), progress=progress, on_warning=on_warning)
 
-    # --- internals ------------------------------------------------------------------
-    def _predict(self, sequences, circular, progress=None):
+    def probabilities_many(self, sequences: list[str], circular: list[bool], progress=None) -> list[np.ndarray]:
+        """``(2, L, num_labels)`` per-base probabilities of each sequence, at this annotator's
+        window, overlap and precision (``progress(index, bases)`` as in
+        inference.predict_proba_many)."""
         return inference.predict_proba_many(
             self.runner(), sequences, tokenizer=self.tokenizer, window=self.window, overlap=self.overlap,
             batch_size=self.batch_size, weighting=self.weighting, circular=circular, progress=progress,
             precision=self.precision,
         )
 
+    # --- internals ------------------------------------------------------------------
     def runner(self):
         """The model that runs: ``model`` at this annotator's precision (inference.model_for),
         made once rather than once per group of records, since a bf16 copy of a large model is
@@ -331,7 +334,7 @@ class Annotator:
                 def report(index, bases):
                     progress(group[index][0], bases)
 
-            probs = self._predict([g[1] for g in group], [g[2] for g in group], report)
+            probs = self.probabilities_many([g[1] for g in group], [g[2] for g in group], report)
         yield from self.decode_group(group, probs, statistics)
 
     def decode_group(self, group, probs, statistics) -> Iterator[Result]:

@@ -40,8 +40,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gener.errors import GenerInputError
+from gener.tasks.annotate.dataset import genome_files, resolve_genome
 from gener.tasks.annotate.decode import Weights
-from gener.tasks.annotate.evaluate import evaluate
+from gener.tasks.annotate.evaluate import evaluate, read_annotation, reference_cds
+from gener.tasks.annotate.prodigal import prodigal_annotate
 from gener.tasks.annotate.selftrain import MIN_SINGLE_GENOME, GenomeStatistics
 
 # Below this many validated genes one gene moves the exact match by a fifth of a point or more,
@@ -97,8 +100,6 @@ class TuningGenome:
 def prepare(name: str, records: list, probs: list[np.ndarray]) -> TuningGenome:
     """A :class:`TuningGenome` of ``records`` (all of one genome, one translation table) and the
     model's ``probs`` for them."""
-    from gener.tasks.annotate.prodigal import prodigal_annotate
-
     table = records[0].transl_table
     sequences = [r.sequence for r in records]
     modes = MODES if sum(map(len, sequences)) >= MIN_SINGLE_GENOME else ("meta",)
@@ -255,10 +256,6 @@ def markdown(rows) -> str:
 def read_tuning_genomes(specs: Sequence[str]) -> list[tuple[str, list]]:
     """``(name, records)`` per genome file of ``specs`` (GenBank / GFF3 with sequence, or cached
     dataset names; a directory dataset gives one genome per file), each with reference CDS."""
-    from gener.errors import GenerInputError
-    from gener.tasks.annotate.dataset import genome_files, resolve_genome
-    from gener.tasks.annotate.evaluate import read_annotation, reference_cds
-
     genomes = []
     for spec in specs:
         for file in genome_files(resolve_genome(spec)):
@@ -275,9 +272,7 @@ def tune_checkpoint(directory, genomes: Sequence[tuple[str, list]], *, device=No
                     log: Callable[[str], None] | None = None) -> list[tuple[str, dict, dict]]:
     """Tune the annotator in ``directory`` on ``genomes`` (:func:`read_tuning_genomes`; ones it
     was not trained on) and write the result into its decoder.json; ``log`` reports progress."""
-    from gener.tasks.annotate.annotator import Annotator
-
-    from gener.tasks.annotate.evaluate import reference_cds
+    from gener.tasks.annotate.annotator import Annotator  # it reads decoder.json with this module
 
     annotator = Annotator(Path(directory), evidence="model", device=device)
     genes = sum(len(reference_cds(r)) for _, records in genomes for r in records)
@@ -288,7 +283,7 @@ def tune_checkpoint(directory, genomes: Sequence[tuple[str, list]], *, device=No
     for name, records in genomes:
         if log is not None:
             log(f"{name}: the model's probabilities of {sum(len(r.sequence) for r in records):,} bp")
-        probs = annotator._predict([r.sequence for r in records], [r.circular for r in records])
+        probs = annotator.probabilities_many([r.sequence for r in records], [r.circular for r in records])
         prepared.append(prepare(name, records, probs))
     rows = tune_all(prepared, log=log)
     write_decoder_json(directory, {key: entry(params) for key, params, _ in rows})
