@@ -50,6 +50,7 @@ TOOLS = ("prodigal-single", "prodigal-meta", "gener", "gener-model", "gener-geno
 # gener's decoder with both sources of evidence (the default), or one alone (the ablation), and mode
 EVIDENCE = {"gener": ("both", "auto"), "gener-model": ("model", "auto"), "gener-genome": ("genome", "auto"),
             "gener-meta": ("both", "meta")}
+MODEL_TOOLS = {tool for tool, (evidence, _) in EVIDENCE.items() if evidence != "genome"}  # run the network
 TABLE_METRICS = ("bp_precision", "bp_sensitivity", "start_accuracy", "end_accuracy", "boundary_accuracy",
                  "exact_match", "stop_recall", "stop_precision", "gene_exact_recall")
 SHORT = {"bp_precision": "bp P", "bp_sensitivity": "bp S", "start_accuracy": "start", "end_accuracy": "end",
@@ -152,15 +153,14 @@ def main(argv=None) -> int:
         ref_path = Path(dataset_path(genome))
         records = list(read_genbank(ref_path))
         probs, probs_seconds = None, 0.0
-        if annotator is not None and {"gener", "gener-model", "gener-meta"} & set(tools):
+        if annotator is not None and MODEL_TOOLS & set(tools):
             start = time.perf_counter()
             probs = model_probabilities(annotator, genome, records, args.cache)
-            probs_seconds = time.perf_counter() - start  # shared by gener and gener-model
+            probs_seconds = time.perf_counter() - start  # shared by the MODEL_TOOLS
         for tool in tools:
             start = time.perf_counter()
             predicted = run_tool(tool, records, annotator, probs)
-            seconds = time.perf_counter() - start + (probs_seconds if tool in ("gener", "gener-model", "gener-meta")
-                                                     else 0.0)
+            seconds = time.perf_counter() - start + (probs_seconds if tool in MODEL_TOOLS else 0.0)
             gff = workdir / f"{genome}.{tool}.gff3"
             write_gff3(gff, predicted, source=tool)
             report = evaluate_files(gff, ref_path)

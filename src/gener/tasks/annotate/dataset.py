@@ -40,6 +40,7 @@ def resolve_genome(spec: str) -> Path:
 
 
 def genome_files(path: Path) -> list[Path]:
+    """The annotated files of a genome path: the file itself, or a directory's GenBank files."""
     if path.is_dir():  # multi-file datasets such as the kaptive loci
         files = sorted(p for p in path.iterdir() if p.suffix in {".gbk", ".gb", ".gbff", ".gz"})
         if not files:
