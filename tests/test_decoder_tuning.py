@@ -92,3 +92,17 @@ def test_finetune_decoder_rejects_bad_input_in_one_line(untuned, tmp_path, argv,
     result = CliRunner().invoke(app, ["finetune", "decoder", *argv])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:") and message in result.stderr
+
+
+def test_annotate_warns_when_the_model_has_no_tuned_weights(tmp_path):
+    directory = tmp_path / "annotator"
+    shutil.copytree(resolve("gener-annotator-tiny"), directory)
+    (directory / "decoder.json").unlink()
+    genome = str(DATA / "ecoli_k12_60kb.fa")
+    untuned_run = CliRunner().invoke(app, ["annotate", genome, "--model", str(directory), "-o", str(tmp_path / "a")])
+    assert untuned_run.exit_code == 0 and "no decoder weights chosen for it" in untuned_run.stderr
+    genome_only = CliRunner().invoke(app, ["annotate", genome, "--model", str(directory), "--evidence", "genome",
+                                           "-o", str(tmp_path / "b")])
+    assert genome_only.exit_code == 0 and "warning" not in genome_only.stderr  # the genome needs no weights
+    tuned = CliRunner().invoke(app, ["annotate", genome, "-o", str(tmp_path / "c")])
+    assert tuned.exit_code == 0 and "warning" not in tuned.stderr

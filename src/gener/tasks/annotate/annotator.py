@@ -233,6 +233,15 @@ class Annotator:
         self._user_options = decode_options
         self.decode_options = dict(min_gene_length=min_gene_length, closed=closed, start_codons=start_codons)
 
+    @property
+    def has_tuned_weights(self) -> bool:
+        """Whether this model's decoder.json holds weights for the evidence in use (the genome's
+        statistics alone need none)."""
+        if self.evidence == "genome":
+            return True
+        keys = ("model",) if self.evidence == "model" else ("both-single", "both-meta")
+        return any("weights" in self._tuned.get(key, {}) for key in keys)
+
     def decoding(self, mode: str) -> dict:
         """Decoder options for a resolved ``mode`` ("single" / "meta") and this annotator's
         evidence: the tuned entry of decoder.json, then the caller's explicit options."""
