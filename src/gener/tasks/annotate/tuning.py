@@ -48,7 +48,7 @@ from gener.tasks.annotate.prodigal import prodigal_annotate
 from gener.tasks.annotate.selftrain import MIN_SINGLE_GENOME, GenomeStatistics
 
 # Below this many validated genes one gene moves the exact match by a fifth of a point or more,
-# and the weights chosen are mostly noise (the embedded annotator's came from 5,000).
+# and the weights chosen are mostly noise (the embedded annotator's came from 4,771).
 MIN_TUNING_GENES = 500
 SOURCES = ("both", "model", "genome")
 MODES = ("single", "meta")
