@@ -11,6 +11,7 @@ from gener.cli import app
 from gener.modeling.loading import resolve
 from gener.tasks.annotate import tuning
 from gener.tasks.annotate.annotator import DEFAULT_WEIGHTS, Annotator
+from gener.tasks.annotate.dataset import read_genomes
 
 DATA = Path(__file__).parent / "data"
 # M. mycoides (translation table 4), a genome the model was not trained on: 4 records, 26.5 kbp (long
@@ -24,10 +25,10 @@ def untuned(tmp_path_factory):
     directory = tmp_path_factory.mktemp("model") / "annotator"
     shutil.copytree(resolve("gener-annotator-tiny"), directory)
     (directory / "decoder.json").unlink()
-    [(name, records)] = tuning.read_tuning_genomes([GENOME])
+    [(file, records)] = tuning.check_tuning_genomes(read_genomes([GENOME]))
     annotator = Annotator(directory, evidence="model", precision="fp32")  # the same figures on every CPU
     probs = annotator.probabilities_many([r.sequence for r in records], [r.circular for r in records])
-    return directory, tuning.prepare(name, records, probs)
+    return directory, tuning.prepare(file.name, records, probs)
 
 
 def test_over_calling_beyond_a_tenth_more_genes_than_prodigal_is_penalised():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -113,14 +112,14 @@ def finetune_decoder_cmd(
     """
     from gener.cli import console
     from gener.errors import GenerInputError
-    from gener.tasks.annotate.tuning import markdown, read_tuning_genomes, tune_checkpoint
+    from gener.tasks.annotate.dataset import read_genomes
+    from gener.tasks.annotate.tuning import check_tuning_genomes, markdown, tune_checkpoint
 
     if not model.is_dir() or not (model / "config.json").is_file():
         raise GenerInputError("--model must be an annotator checkpoint directory (with config.json); "
                               "its decoder.json is written there", path=model)
-    if not os.access(model, os.W_OK):
-        raise GenerInputError("cannot write decoder.json into this directory", path=model)
-    tuning_genomes = read_tuning_genomes(genomes)
+    check_output(model / "decoder.json")
+    tuning_genomes = check_tuning_genomes(read_genomes(genomes))
     rows = tune_checkpoint(model, tuning_genomes, device=device, log=lambda text: say(escape(text)))
     console.print(markdown(rows), end="", markup=False, highlight=False, soft_wrap=True)
     say(f"[green]wrote[/] {escape(str(model / 'decoder.json'))}")

@@ -24,10 +24,10 @@ from gener.modeling import presets
 from gener.modeling.generanno import GenerannoConfig, GenerannoForTokenClassification
 from gener.modeling.loading import load, resolve, without_load_report
 from gener.progress import replace_trainer_output
-from gener.tasks.annotate.dataset import AnnotationWindows, load_labelled
+from gener.tasks.annotate.dataset import AnnotationWindows, label_genomes, load_labelled, read_genomes
 from gener.tasks.annotate.inference import model_labels
 from gener.tasks.annotate.labels import IGNORE, NUM_CLASSES, START
-from gener.tasks.annotate.tuning import (entry, read_decoder_json, read_tuning_genomes, tune_checkpoint,
+from gener.tasks.annotate.tuning import (check_tuning_genomes, entry, read_decoder_json, tune_checkpoint,
                                         write_decoder_json)
 from gener.tokenization import NucleotideTokenizer
 from gener.training.recipe import recipe_arguments
@@ -175,8 +175,9 @@ def finetune_annotator(
     distill = {"teacher": load_teacher(teacher), "distill_weight": distill_weight} if teacher else {}
     tokenizer = NucleotideTokenizer()
     train_records = load_labelled(train, tokenizer)
-    valid_records = load_labelled(valid, tokenizer) if valid else []
-    tuning_genomes = read_tuning_genomes(valid) if valid and tune_decoder else []
+    valid_genomes = read_genomes(valid) if valid else []
+    valid_records = label_genomes(valid_genomes, tokenizer)
+    tuning_genomes = check_tuning_genomes(valid_genomes) if tune_decoder else []
     train_set = AnnotationWindows(train_records, window, samples=steps * batch_size, seed=seed)
     valid_set = AnnotationWindows(valid_records, window) if valid_records else None
     if valid_set is not None and len(valid_set) * window > valid_bp:
@@ -260,6 +261,6 @@ def finish_decoder(final: Path, base: str, genomes: list, *, log: Callable[[str]
     say(f"tuning the decoder's weights on {len(genomes)} held-out genome(s)")
     rows = tune_checkpoint(final, genomes, log=say)
     record = json.loads((final / "training.json").read_text())
-    record["decoder"] = {"genomes": [name for name, _ in genomes],
+    record["decoder"] = {"genomes": [file.name for file, _ in genomes],
                          "tuned": {key: {**entry(params), "figures": info} for key, params, info in rows}}
     (final / "training.json").write_text(json.dumps(record, indent=1))

@@ -35,7 +35,7 @@ from gener.io import Feature
 from gener.sequence import gc_content, normalize, reverse_complement
 from gener.tasks.annotate import decode as _decode
 from gener.tasks.annotate import inference, selftrain
-from gener.tasks.annotate.tuning import read_decoder_json
+from gener.tasks.annotate.tuning import entry_name, read_decoder_json
 
 DEFAULT_MODEL = "gener-annotator-tiny"
 SOURCE = "gener"
@@ -239,14 +239,12 @@ class Annotator:
         statistics alone need none)."""
         if self.evidence == "genome":
             return True
-        keys = ("model",) if self.evidence == "model" else ("both-single", "both-meta")
-        return any("weights" in self._tuned.get(key, {}) for key in keys)
+        return any("weights" in self._tuned.get(entry_name(self.evidence, mode), {}) for mode in ("single", "meta"))
 
     def decoding(self, mode: str) -> dict:
         """Decoder options for a resolved ``mode`` ("single" / "meta") and this annotator's
         evidence: the tuned entry of decoder.json, then the caller's explicit options."""
-        key = "model" if self.evidence == "model" else f"{self.evidence}-{mode}"
-        tuned = dict(self._tuned.get(key, {}))
+        tuned = dict(self._tuned.get(entry_name(self.evidence, mode), {}))
         weights = tuned.pop("weights", None)
         if weights is None:
             weights = DEFAULT_WEIGHTS[self.evidence]

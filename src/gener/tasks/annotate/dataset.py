@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from gener.errors import GenerInputError
-from gener.io import read_genbank, read_gff3
 from gener.tasks.annotate.labels import IGNORE, cds_labels
 from gener.tokenization import NucleotideTokenizer
 
@@ -49,22 +48,30 @@ def genome_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_labelled(specs: list[str], tokenizer: NucleotideTokenizer | None = None) -> list[LabelledRecord]:
-    """Read GenBank files (or dataset names) into token ids and training labels."""
-    tokenizer = tokenizer or NucleotideTokenizer()
-    records = []
-    for spec in specs:
-        for file in genome_files(resolve_genome(spec)):
-            reader = read_gff3 if ".gff" in file.name else read_genbank
-            for record in reader(file):
-                if not record.sequence:
-                    continue
-                ids = tokenizer.encode_bulk(record.sequence, add_bos=False, add_eos=False).astype(np.uint8)
-                labels = cds_labels(record, training=True).astype(np.int8)
-                records.append(LabelledRecord(f"{file.name}:{record.id}", ids, labels))
-    if not records:
+def read_genomes(specs: list[str]) -> list[tuple[Path, list]]:
+    """``(file, its records that have a sequence)`` per annotated file of ``specs``
+    (GenBank / GFF3 paths or dataset names; a directory dataset gives one genome per file)."""
+    from gener.tasks.annotate.evaluate import read_annotation
+
+    genomes = [(file, [r for r in read_annotation(file) if r.sequence])
+               for spec in specs for file in genome_files(resolve_genome(spec))]
+    if not any(records for _, records in genomes):
         raise GenerInputError(f"no sequences with annotation in {', '.join(specs)}")
-    return records
+    return genomes
+
+
+def label_genomes(genomes: list[tuple[Path, list]], tokenizer: NucleotideTokenizer | None = None) -> list[LabelledRecord]:
+    """Token ids and training labels of :func:`read_genomes`' records."""
+    tokenizer = tokenizer or NucleotideTokenizer()
+    return [LabelledRecord(f"{file.name}:{record.id}",
+                           tokenizer.encode_bulk(record.sequence, add_bos=False, add_eos=False).astype(np.uint8),
+                           cds_labels(record, training=True).astype(np.int8))
+            for file, records in genomes for record in records]
+
+
+def load_labelled(specs: list[str], tokenizer: NucleotideTokenizer | None = None) -> list[LabelledRecord]:
+    """Read GenBank / GFF3 files (or dataset names) into token ids and training labels."""
+    return label_genomes(read_genomes(specs), tokenizer)
 
 
 def _complement_table() -> np.ndarray:

@@ -41,9 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from gener.errors import GenerInputError
-from gener.tasks.annotate.dataset import genome_files, resolve_genome
 from gener.tasks.annotate.decode import Weights
-from gener.tasks.annotate.evaluate import evaluate, read_annotation, reference_cds
+from gener.tasks.annotate.evaluate import evaluate, reference_cds
 from gener.tasks.annotate.prodigal import prodigal_annotate
 from gener.tasks.annotate.selftrain import MIN_SINGLE_GENOME, GenomeStatistics
 
@@ -197,10 +196,9 @@ def untuned(source: str) -> dict:
     against): the Annotator's default weights, no length bias, genes above score 0."""
     from gener.tasks.annotate.annotator import DEFAULT_WEIGHTS
 
-    weights = {"model": 1.0, "coding": 0.0, "start": 0.0, "model_start": None, "spacing": 0.0,
-               **DEFAULT_WEIGHTS[source]}
-    weights["model_start"] = weights["model"] if weights["model_start"] is None else weights["model_start"]
-    return {**weights, "length_bias": 0.0, "min_score": 0.0}
+    weights = Weights(**DEFAULT_WEIGHTS[source])
+    return {**{k: getattr(weights, k) for k in WEIGHTS}, "model_start": weights.model_start_weight,
+            "length_bias": 0.0, "min_score": 0.0}
 
 
 def entry(params: dict) -> dict:
@@ -253,24 +251,20 @@ def markdown(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_tuning_genomes(specs: Sequence[str]) -> list[tuple[str, list]]:
-    """``(name, records)`` per genome file of ``specs`` (GenBank / GFF3 with sequence, or cached
-    dataset names; a directory dataset gives one genome per file), each with reference CDS."""
-    genomes = []
-    for spec in specs:
-        for file in genome_files(resolve_genome(spec)):
-            records = [r for r in read_annotation(file) if r.sequence]
-            if not records:
-                raise GenerInputError("no sequence to tune the decoder on (a GFF3 needs its ##FASTA)", path=file)
-            if not any(reference_cds(r) for r in records):
-                raise GenerInputError("no validated CDS to tune the decoder on", path=file)
-            genomes.append((file.name, records))
-    return genomes
+def check_tuning_genomes(genomes: Sequence[tuple[Path, list]]) -> list[tuple[Path, list]]:
+    """``genomes`` (dataset.read_genomes), refused where a file has nothing to tune on: no
+    sequence, or no validated CDS."""
+    for file, records in genomes:
+        if not records:
+            raise GenerInputError("no sequence to tune the decoder on (a GFF3 needs its ##FASTA)", path=file)
+        if not any(reference_cds(r) for r in records):
+            raise GenerInputError("no validated CDS to tune the decoder on", path=file)
+    return list(genomes)
 
 
-def tune_checkpoint(directory, genomes: Sequence[tuple[str, list]], *, device=None,
+def tune_checkpoint(directory, genomes: Sequence[tuple[Path, list]], *, device=None,
                     log: Callable[[str], None] | None = None) -> list[tuple[str, dict, dict]]:
-    """Tune the annotator in ``directory`` on ``genomes`` (:func:`read_tuning_genomes`; ones it
+    """Tune the annotator in ``directory`` on ``genomes`` (:func:`check_tuning_genomes`; ones it
     was not trained on) and write the result into its decoder.json; ``log`` reports progress."""
     from gener.tasks.annotate.annotator import Annotator  # it reads decoder.json with this module
 
@@ -280,11 +274,11 @@ def tune_checkpoint(directory, genomes: Sequence[tuple[str, list]], *, device=No
         warnings.warn(f"tuning the decoder on {genes} validated genes; with fewer than {MIN_TUNING_GENES} "
                       "the weights chosen may not carry over to other genomes", stacklevel=2)
     prepared = []
-    for name, records in genomes:
+    for file, records in genomes:
         if log is not None:
-            log(f"{name}: the model's probabilities of {sum(len(r.sequence) for r in records):,} bp")
+            log(f"{file.name}: the model's probabilities of {sum(len(r.sequence) for r in records):,} bp")
         probs = annotator.probabilities_many([r.sequence for r in records], [r.circular for r in records])
-        prepared.append(prepare(name, records, probs))
+        prepared.append(prepare(file.name, records, probs))
     rows = tune_all(prepared, log=log)
     write_decoder_json(directory, {key: entry(params) for key, params, _ in rows})
     return rows
