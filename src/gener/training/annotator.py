@@ -235,32 +235,33 @@ def finetune_annotator(
         "final_eval": trainer.evaluate() if valid_set is not None else None,
         "log_history": trainer.state.log_history,
     }
+    decoder = finish_decoder(final, model, tuning_genomes, log=log)
+    if decoder is not None:
+        record["decoder"] = decoder
     (final / "training.json").write_text(json.dumps(record, indent=1))
-    finish_decoder(final, model, tuning_genomes, log=log)
     return final
 
 
-def finish_decoder(final: Path, base: str, genomes: list, *, log: Callable[[str], None] | None = None) -> None:
+def finish_decoder(final: Path, base: str, genomes: list, *, log: Callable[[str], None] | None = None) -> dict | None:
     """Give ``final`` a decoder.json: the window overlap of the model it started from (a
     checkpoint's "inference" entry), and weights tuned on ``genomes`` (the held-out --valid
-    genomes). Without them `gener annotate` weighs the model's coding evidence by the untuned
-    default, 1, where the embedded annotator's tuned weight is 0.01. Under torchrun the step is
-    left to `gener finetune decoder` afterwards: the ranks' processes belong to the Trainer."""
+    genomes); returns what was tuned, for training.json, or None. Without tuned weights
+    `gener annotate` weighs the model's coding evidence by the untuned default, 1, where the
+    embedded annotator's tuned weight is 0.01. Under torchrun the tuning is left to
+    `gener finetune decoder` afterwards: the ranks' processes belong to the Trainer."""
     say = log or (lambda text: None)
     if base not in presets.PRESETS:
         inherited = read_decoder_json(resolve(base)).get("inference")
         if inherited:
             write_decoder_json(final, {"inference": inherited})
     if not genomes:
-        return
+        return None
     if distributed.world_size() > 1:
         if distributed.is_main():
             say(f"decoder weights not tuned under torchrun; run `gener finetune decoder --model {final} "
                 "--genome ...` with the --valid genomes")
-        return
+        return None
     say(f"tuning the decoder's weights on {len(genomes)} held-out genome(s)")
     rows = tune_checkpoint(final, genomes, log=say)
-    record = json.loads((final / "training.json").read_text())
-    record["decoder"] = {"genomes": [file.name for file, _ in genomes],
-                         "tuned": {key: {**entry(params), "figures": info} for key, params, info in rows}}
-    (final / "training.json").write_text(json.dumps(record, indent=1))
+    return {"genomes": [file.name for file, _ in genomes],
+            "tuned": {key: {**entry(params), "figures": info} for key, params, info in rows}}
