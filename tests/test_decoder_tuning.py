@@ -42,7 +42,8 @@ def test_tuned_weights_beat_the_untuned_defaults_and_round_trip_through_decoder_
     assert params["coding"] == params["start"] == 1.0  # Prodigal's scale is kept
     assert params["model"] in tuning.GRIDS["model"] and params["spacing"] in tuning.SPACINGS["both"]
     default = tuning.untuned("both")
-    assert default["model"] == default["model_start"] == DEFAULT_WEIGHTS["both"]["model"]
+    assert (default["model"], default["model_start"]) == (DEFAULT_WEIGHTS["both"]["model"],
+                                                          DEFAULT_WEIGHTS["both"]["model_start"])
     untuned_score, _ = tuning.score([genome], default, "single")
     tuned_score, _ = tuning.score([genome], params, "single")
     assert tuned_score == pytest.approx(tuning.objective(info["exact_match"], info["pred_genes"],

@@ -79,7 +79,7 @@ def annotate_cmd(
                               precision=precision)
     if not annotator.has_tuned_weights and distributed.is_main():
         warn(f"{model} has no decoder weights chosen for it (decoder.json): its evidence is weighed by "
-             "untuned defaults (22 points of exact match lower for the embedded model); `gener finetune decoder "
+             "defaults that may not suit it; `gener finetune decoder "
              "--model DIR --genome G` chooses them on annotated genomes it was not trained on")
 
     results = []

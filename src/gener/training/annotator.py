@@ -246,8 +246,8 @@ def finish_decoder(final: Path, base: str, genomes: list, *, log: Callable[[str]
     """Give ``final`` a decoder.json: the window overlap of the model it started from (a
     checkpoint's "inference" entry), and weights tuned on ``genomes`` (the held-out --valid
     genomes); returns what was tuned, for training.json, or None. Without tuned weights
-    `gener annotate` weighs the model's coding evidence by the untuned default, 1, where the
-    embedded annotator's tuned weight is 0.01. Under torchrun the tuning is left to
+    `gener annotate` weighs the model's evidence with the embedded annotator's weights, a prior
+    that may not suit this model. Under torchrun the tuning is left to
     `gener finetune decoder` afterwards: the ranks' processes belong to the Trainer."""
     say = log or (lambda text: None)
     if base not in presets.PRESETS:

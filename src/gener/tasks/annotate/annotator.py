@@ -47,8 +47,12 @@ Result = tuple[str, str, list["Gene"]]  # (record id, sequence, genes)
 # Which evidence the decoder weighs: the model and the genome's own statistics (the default),
 # or one of them alone (the ablation of the model card).
 EVIDENCE_SOURCES = ("both", "model", "genome")
-# Untuned defaults (a checkpoint without decoder.json): each source at its natural scale.
-DEFAULT_WEIGHTS = {"both": {"model": 1.0, "coding": 1.0, "start": 1.0, "spacing": 1.0},
+# Defaults for a checkpoint without decoder.json (the published annotator, a fine-tune without
+# --valid genomes). For both sources, a prior: the embedded annotator's tuned weights on the
+# model's evidence (its per-base log-odds summed over a gene are hundreds of times the genome's
+# scores, and at weight 1 they swamp them), with Prodigal's gene spacing. The model card
+# measures them against tuned weights.
+DEFAULT_WEIGHTS = {"both": {"model": 0.01, "model_start": 0.5, "coding": 1.0, "start": 1.0, "spacing": 1.0},
                    "model": {"model": 1.0},
                    "genome": {"model": 0.0, "coding": 1.0, "start": 1.0, "spacing": 1.0}}
 _DECODE_OPTIONS = {"min_edge_gene_length", "max_overlap_same", "max_overlap_opposite", "min_score", "min_gap",

@@ -8,10 +8,10 @@ The decoder (decode.py) scores a candidate gene as
 
 plus, between consecutive genes, ``spacing`` times Prodigal's gene-spacing term, and keeps
 genes above ``min_score``. How much a model's log-odds should count depends on the model:
-the embedded annotator's tuned model weight is 0.01, and with the untuned defaults (1, each
-source at its natural scale) it scores 0.448 exact match instead of 0.673, pooled over its
-three tuning genomes (benchmarks/tune_decoder.py).
-So every annotator wants its own weights, chosen here:
+the embedded annotator's tuned model weight is 0.01, and at weight 1 it scored 0.448 exact
+match instead of 0.673, pooled over its three tuning genomes. A checkpoint without
+decoder.json is decoded with a prior (the Annotator's ``DEFAULT_WEIGHTS``: the embedded
+annotator's weights); every annotator still wants its own, chosen here:
 
 - ``coding`` stays 1, so scores stay on Prodigal's scale, and the genome's terms keep
   Prodigal's own parameters (start weight 1, no length bias, genes above score 0): Prodigal
