@@ -32,7 +32,7 @@ def annotate_cmd(
     closed: bool = typer.Option(False, "--closed", "-c", help="No genes running off the sequence ends or into gaps (Prodigal -c)."),
     mask: bool = typer.Option(False, "--mask", "-m", help="Runs of N are gaps, no gene across them (Prodigal -m). gener always does this, for runs of 50 or more N or other ambiguous bases, so -m changes nothing."),
     window: Optional[int] = typer.Option(None, "--window", min=1, help="Window in bp (default: the model's training window, else its context up to 8192)."),
-    overlap: Optional[int] = typer.Option(None, "--overlap", min=0, help="Overlap between windows in bp (default: half a window, at most 512)."),
+    overlap: Optional[int] = typer.Option(None, "--overlap", min=0, help="Overlap between windows in bp (default: the model's own, 0 for the embedded model; else half a window, at most 512)."),
     weighting: str = typer.Option("uniform", "--weighting", help="Stitching: uniform (published average) or taper (cross-fade across overlaps)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Windows per forward pass (default: 32k tokens' worth)."),
     device: Optional[str] = device_option(),
