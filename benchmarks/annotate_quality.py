@@ -8,9 +8,9 @@ mode) and gener's annotator, scored by the one evaluation harness.
 For every validation genome of docs/data.md (never trained on: C. burnetii, M. maripaludis,
 T. kodakarensis, M. mycoides with translation table 4, phage T4), each tool predicts CDS on
 the GenBank sequences, the prediction is written as GFF3 (``--keep DIR`` keeps the files)
-and scored against the genome's validated CDS with
-:func:`gener.tasks.annotate.evaluate.evaluate_files` (what ``gener evaluate-annotation``
-runs). Tools:
+read back and scored against the genome's validated CDS with
+:func:`gener.tasks.annotate.evaluate.evaluate` (what ``gener evaluate-annotation`` runs).
+Tools:
 
 - ``prodigal-single``: pyrodigal trained on the genome itself (all its records, with the
   genome's translation table), as ``prodigal`` runs by default;
@@ -157,6 +157,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fragment", type=int, metavar="BP", help="cut every genome into contigs of BP bases")
     args = ap.parse_args(argv)
 
+    if args.fragment is not None and args.fragment < 1000:
+        ap.error("--fragment needs contigs of at least 1000 bp")
     tools = [t for t in args.tools.split(",") if t]
     unknown = set(tools) - set(TOOLS)
     if unknown:
@@ -173,8 +175,6 @@ def main(argv=None) -> int:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="gener-annotate-quality-"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows = []
-    if args.fragment is not None and args.fragment < 1000:
-        ap.error("--fragment needs contigs of at least 1000 bp")
     for genome in [g for g in args.genomes.split(",") if g]:
         records = list(read_genbank(dataset_path(genome)))
         name = genome  # the name of its probabilities in --cache
