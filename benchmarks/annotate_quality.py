@@ -100,7 +100,8 @@ def model_probabilities(annotator, name, records, cache: Path | None):
 
 def fragment(records, size: int) -> list:
     """``records`` cut into linear contigs of ``size`` bp, named ``ID_N``, each with the
-    features that lie wholly inside it."""
+    features that lie wholly inside it (joined features are dropped: on a linear contig a gene
+    across a circular record's origin cannot stand)."""
     pieces = []
     for rec in records:
         for n, left in enumerate(range(0, len(rec.sequence), size)):
